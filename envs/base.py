@@ -1,0 +1,86 @@
+"""The small surface every env offers: observe, execute, reset, close.
+
+An env knows screens and input devices. It receives ``tools.actions`` values,
+whose points are fractions of the last screenshot, and maps them to its own
+input space through the observation's ``ScreenGeometry``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from abc import ABC, abstractmethod
+from typing import Any, Literal
+
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.actions import Action, ScreenGeometry
+
+
+class EnvError(RuntimeError):
+    """An env cannot go on (browser gone, display lost). The message says what to do."""
+
+
+class Observation(BaseModel):
+    """What the agent perceives at one moment."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    screenshot: Image.Image
+    geometry: ScreenGeometry
+    png: bytes | None = Field(default=None, repr=False)
+    """The screenshot as PNG when the env captured it in that form (saves a re-encode)."""
+    url: str | None = None
+    title: str | None = None
+    timestamp: float = Field(default_factory=time.time)
+
+    def png_bytes(self) -> bytes:
+        if self.png is not None:
+            return self.png
+        buf = io.BytesIO()
+        self.screenshot.save(buf, format="PNG", compress_level=1)
+        return buf.getvalue()
+
+
+class ActionResult(BaseModel):
+    """What happened when an action ran."""
+
+    status: Literal["ok", "error"] = "ok"
+    message: str = ""
+    execute_s: float = 0.0
+    settle_s: float = 0.0
+    settled: bool = True
+    """False when the screen was still changing when the settle timeout ran out."""
+    info: dict[str, Any] = Field(default_factory=dict)
+
+
+class Env(ABC):
+    """One screen the agent acts on."""
+
+    @abstractmethod
+    def observe(self) -> Observation:
+        """Capture the screen as it is now."""
+
+    @abstractmethod
+    def execute(self, action: Action) -> ActionResult:
+        """Run one action, then wait (bounded) until the screen settles.
+
+        Fractions in ``action`` refer to the latest observation's screenshot.
+        Returns an error result (never raises) for an action this env cannot do;
+        raises ``EnvError`` only when the env itself is broken.
+        """
+
+    @abstractmethod
+    def reset(self, url: str | None = None) -> Observation:
+        """Bring the env to a start state (for a browser: open ``url``)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release every process and resource. Safe to call twice."""
+
+    def __enter__(self) -> Env:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
