@@ -256,7 +256,9 @@ def describe(action: Action) -> str:
         case Drag(start=s, end=e):
             return f"drag {pt(s)} -> {pt(e)}"
         case Scroll(point=p, dx=dx, dy=dy):
-            return f"scroll dx={dx:g} dy={dy:g} at {pt(p)}"
+            parts = [f"{'down' if dy > 0 else 'up'} {abs(dy):g}"] if dy else []
+            parts += [f"{'right' if dx > 0 else 'left'} {abs(dx):g}"] if dx else []
+            return f"scroll {' '.join(parts) or '0'} at {pt(p)}"
         case TypeText(text=t):
             return f"type {t!r}"
         case KeyPress(keys=k):

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from tools.actions import (
-    Answer, Click, Drag, KeyPress, MoveTo, Point, Scroll, Terminate, TypeText, Wait,
+    Answer,
+    Click,
+    Drag,
+    KeyPress,
+    MoveTo,
+    Point,
+    Scroll,
+    Terminate,
+    TypeText,
+    Wait,
 )
 from tools.computer_use import ACTIONS, ComputerUse, ComputerUseArgs
 from tools.coordinates import CoordinateConvention, ToolArgumentError
@@ -59,7 +68,8 @@ def test_move_drag_type_key_wait_answer_terminate() -> None:
     assert act(action="mouse_move", coordinate="[100, 900]") == MoveTo(point=Point(x=0.1, y=0.9))
     assert act(action="left_click_drag", coordinate=[1000, 0]) == Drag(end=Point(x=1.0, y=0.0))
     assert act(action="type", text="北京 → 上海") == TypeText(text="北京 → 上海")
-    assert act(action="key", keys=["Control", "Shift", "t"]) == KeyPress(keys=("ctrl", "shift", "t"))
+    assert act(action="key", keys=["Control", "Shift", "t"]) == KeyPress(
+        keys=("ctrl", "shift", "t"))
     assert act(action="key", keys="ctrl+a") == KeyPress(keys=("ctrl", "a"))
     assert act(action="key", keys=["+"]) == KeyPress(keys=("+",))
     assert act(action="wait", time=2) == Wait(seconds=2)

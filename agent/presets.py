@@ -1,0 +1,37 @@
+"""Settings that follow from the model family: image factor and coordinate convention."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from model.vision import VisionConfig
+from tools.coordinates import CoordinateConvention
+
+DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
+
+ModelFamily = Literal["qwen3-vl", "qwen2.5-vl"]
+
+
+def model_family(model: str) -> ModelFamily:
+    """Qwen2.5-VL names (``Qwen2.5-VL-7B-Instruct``, ``qwen2_5_vl``) vs everything else.
+
+    Unknown names are treated as Qwen3-VL, our first target.
+    """
+    if re.search(r"qwen2[._-]?5[-_]?vl", model.lower()):
+        return "qwen2.5-vl"
+    return "qwen3-vl"
+
+
+def vision_for(family: ModelFamily) -> VisionConfig:
+    return VisionConfig.qwen25_vl() if family == "qwen2.5-vl" else VisionConfig.qwen3_vl()
+
+
+def convention_for(
+    family: ModelFamily,
+    kind: Literal["auto", "relative", "absolute"] = "auto",
+    divisor: Literal[1000, 999] = 1000,
+) -> CoordinateConvention:
+    if kind == "auto":
+        kind = "absolute" if family == "qwen2.5-vl" else "relative"
+    return CoordinateConvention(kind=kind, divisor=divisor)

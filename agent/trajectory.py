@@ -1,0 +1,149 @@
+"""The record of a run: one folder, written as the run goes, so nothing is lost.
+
+Layout of a run folder::
+
+    run.json        what was asked, of which model and env, with which settings
+    steps.jsonl     one StepRecord per line, appended and flushed after each step
+    step-001.png    the screenshot the model saw at each step (full resolution)
+    result.json     the RunResult, written when the run ends (also on errors)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from tools.actions import Action, ScreenGeometry
+
+RunStatus = Literal["success", "failure", "max_steps", "invalid_replies", "error", "interrupted"]
+
+
+class StepTimings(BaseModel):
+    """Seconds spent in each phase of a step."""
+
+    observe_s: float = 0.0
+    encode_s: float = 0.0
+    prompt_s: float = 0.0
+    model_s: float = 0.0
+    parse_s: float = 0.0
+    map_s: float = 0.0
+    execute_s: float = 0.0
+    settle_s: float = 0.0
+    total_s: float = 0.0
+
+    def overhead_s(self) -> float:
+        """Everything but the model."""
+        return self.total_s - self.model_s
+
+
+class ActionRecord(BaseModel):
+    action: Action
+    description: str
+    status: Literal["ok", "error", "final"] = "ok"
+    message: str = ""
+    settled: bool = True
+    info: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepRecord(BaseModel):
+    step: int
+    started_at: float
+    url: str | None = None
+    screenshot: str | None = None
+    geometry: ScreenGeometry
+    image_size: tuple[int, int]
+    """(width, height) of the image sent to the model."""
+    reply: str
+    thought: str | None = None
+    action_summary: str | None = None
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    error: str | None = None
+    """Why the reply or a call could not be used; shown to the model next turn."""
+    warnings: list[str] = Field(default_factory=list)
+    actions: list[ActionRecord] = Field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    timings: StepTimings = Field(default_factory=StepTimings)
+
+
+class RunMeta(BaseModel):
+    instruction: str
+    model: str
+    backend: str
+    env: str
+    start_url: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    started_at: str = Field(
+        default_factory=lambda: _dt.datetime.now().isoformat(timespec="seconds")
+    )
+
+
+class RunResult(BaseModel):
+    status: RunStatus
+    answer: str | None = None
+    steps: int = 0
+    seconds: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    invalid_replies: int = 0
+    error: str | None = None
+    out_dir: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "success"
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^\w]+", "-", text.lower(), flags=re.ASCII).strip("-")
+    return slug[:limit].strip("-") or "run"
+
+
+class TrajectoryRecorder:
+    """Writes one run's folder under ``root``."""
+
+    def __init__(self, root: Path | str, meta: RunMeta) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = Path(root) / f"{stamp}-{_slug(meta.instruction)}"
+        self.dir = base
+        n = 1
+        while self.dir.exists():
+            n += 1
+            self.dir = base.with_name(f"{base.name}-{n}")
+        self.dir.mkdir(parents=True)
+        (self.dir / "run.json").write_text(meta.model_dump_json(indent=2), encoding="utf-8")
+        self._steps = (self.dir / "steps.jsonl").open("a", encoding="utf-8")
+
+    def screenshot_name(self, step: int) -> str:
+        return f"step-{step:03d}.png"
+
+    def write_screenshot(self, step: int, png: bytes) -> str:
+        name = self.screenshot_name(step)
+        (self.dir / name).write_bytes(png)
+        return name
+
+    def write_step(self, record: StepRecord) -> None:
+        self._steps.write(record.model_dump_json() + "\n")
+        self._steps.flush()
+
+    def finish(self, result: RunResult) -> None:
+        result.out_dir = str(self.dir)
+        (self.dir / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        if not self._steps.closed:
+            self._steps.close()
+
+
+def read_steps(run_dir: Path | str) -> list[StepRecord]:
+    """Load a run's step records (for reports, viewers and tests)."""
+    path = Path(run_dir) / "steps.jsonl"
+    return [
+        StepRecord.model_validate(json.loads(line))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]

@@ -1,0 +1,112 @@
+"""The Qwen function-call prompt: every piece of text the model is shown.
+
+The system message carries the ``# Tools`` section in the Qwen ("nous/hermes")
+format the models were trained on, then a ``# Response format`` section. The
+user turns carry the instruction, the progress so far, screenshots and feedback.
+All wording lives here; ``agent.history`` only decides which steps go where.
+
+Tool schemas arrive as plain JSON objects: this module knows nothing of the
+tools themselves. Replies are read by ``model.parser``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+ResponseStyle = Literal["thought_action", "action"]
+
+_TOOLS_HEADER = (
+    "# Tools\n\n"
+    "You may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\n"
+    "<tools>\n"
+)
+_TOOLS_FOOTER = (
+    "\n</tools>\n\n"
+    "For each function call, return a json object with function name and arguments "
+    "within <tool_call></tool_call> XML tags:\n"
+    "<tool_call>\n"
+    '{"name": <function-name>, "arguments": <args-json-object>}\n'
+    "</tool_call>"
+)
+
+_FORMATS: dict[ResponseStyle, str] = {
+    "thought_action": (
+        "# Response format\n\n"
+        "Answer every step in exactly this order and with nothing else:\n"
+        "Thought: one short sentence on what you see and what to do next.\n"
+        "Action: one short imperative sentence describing the UI step.\n"
+        "<tool_call>\n"
+        '{"name": <function-name>, "arguments": <args-json-object>}\n'
+        "</tool_call>\n\n"
+        "Use exactly one <tool_call> block per step. When the task is done, call "
+        "action=terminate with status success (or failure if it cannot be done); when the "
+        "user asked a question, give the answer with action=answer first."
+    ),
+    "action": (
+        "# Response format\n\n"
+        "Answer every step in exactly this order and with nothing else:\n"
+        "Action: one short imperative sentence describing the UI step.\n"
+        "<tool_call>\n"
+        '{"name": <function-name>, "arguments": <args-json-object>}\n'
+        "</tool_call>\n\n"
+        "Use exactly one <tool_call> block per step. When the task is done, call "
+        "action=terminate with status success (or failure if it cannot be done); when the "
+        "user asked a question, give the answer with action=answer first."
+    ),
+}
+
+DEFAULT_SYSTEM = "You are a helpful assistant."
+
+
+def tools_section(tools: Sequence[dict[str, Any]]) -> str:
+    """The ``# Tools`` section: one JSON function signature per line."""
+    lines = "\n".join(json.dumps(t, ensure_ascii=False) for t in tools)
+    return _TOOLS_HEADER + lines + _TOOLS_FOOTER
+
+
+def system_prompt(
+    tools: Sequence[dict[str, Any]],
+    style: ResponseStyle = "thought_action",
+    preamble: str = DEFAULT_SYSTEM,
+) -> str:
+    """The whole system message. Constant for a run, so a server can cache it."""
+    return f"{preamble}\n\n{tools_section(tools)}\n\n{_FORMATS[style]}"
+
+
+def instruction_text(instruction: str, progress: Sequence[str] = ()) -> str:
+    """The first user turn: the task, and the steps folded into one-line summaries."""
+    text = f"The user query: {instruction.strip()}"
+    if progress:
+        text += (
+            "\nTask progress (You have done the following operation on the current device): "
+            + " ".join(f"Step {line}" for line in progress)
+        )
+    return text
+
+
+def progress_line(step: int, summary: str) -> str:
+    """One folded step, e.g. ``3: Clicked the search button.;``."""
+    summary = " ".join(summary.split()) or "(no action)"
+    return f"{step}: {summary};"
+
+
+SCREENSHOT_CAPTION = (
+    "Above is the screenshot. Decide the next move according to the screenshot, "
+    "the instruction and the previous actions."
+)
+"""Follows every screenshot, current or replayed, so replayed turns match what was sent."""
+
+
+FeedbackKind = Literal["invalid_reply", "action_error", "note"]
+
+
+def feedback_text(kind: FeedbackKind, message: str) -> str:
+    """What the model is told about its previous step."""
+    if kind == "invalid_reply":
+        return f"Your previous reply could not be used: {message}"
+    if kind == "action_error":
+        return f"Your previous action failed: {message}"
+    return message
