@@ -1,0 +1,225 @@
+"""The ``screenpilot`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from agent.loop import Agent, AgentConfig
+from agent.presets import DEFAULT_MODEL, convention_for, model_family, vision_for
+from agent.trajectory import RunMeta, RunResult, StepRecord, TrajectoryRecorder
+from envs.base import EnvError
+from model.messages import Backend
+from tools.computer_use import ComputerUse
+
+NO_MODEL_HELP = """\
+No model to talk to.
+
+The default backend runs {model} on this machine through transformers
+(--backend local), and this version of ScreenPilot does not ship that backend yet.
+
+Point ScreenPilot at any OpenAI-compatible server that serves a Qwen3-VL or
+Qwen2.5-VL model instead, for example:
+
+  vllm serve Qwen/Qwen3-VL-8B-Instruct --port 8000
+  screenpilot run "..." --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen3-VL-8B-Instruct
+
+SGLang, Ollama, LM Studio and DashScope work the same way (pass --api-key or set
+SCREENPILOT_API_KEY when the server wants one)."""
+
+
+class NoModelError(click.ClickException):
+    exit_code = 2
+
+
+def _parse_size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 1280x800") from None
+    if w <= 0 or h <= 0:
+        raise click.BadParameter("width and height must be positive")
+    return w, h
+
+
+@click.group()
+@click.version_option(package_name="screenpilot")
+def main() -> None:
+    """ScreenPilot: a vision-language model operating real screens."""
+
+
+@main.command()
+@click.argument("instruction")
+@click.option("--env", "env_name", type=click.Choice(["browser"]), default="browser",
+              show_default=True, help="Where the agent acts.")
+@click.option("--url", help="Page to open first (browser env).")
+@click.option("--model", default=DEFAULT_MODEL, show_default=True,
+              help="Model name (served name with --base-url).")
+@click.option("--base-url", envvar="SCREENPILOT_BASE_URL",
+              help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--api-key", help="API key (default: SCREENPILOT_API_KEY or OPENAI_API_KEY).")
+@click.option("--backend", type=click.Choice(["auto", "openai", "local"]), default="auto",
+              show_default=True, help="auto: openai when --base-url is given, else local.")
+@click.option("--max-steps", type=click.IntRange(1, 1000), default=30, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Folder that receives one trajectory folder per run.")
+@click.option("--viewport", default="1280x800", show_default=True, callback=_parse_size,
+              help="Browser viewport in CSS pixels.")
+@click.option("--device-scale-factor", type=click.FloatRange(0.25, 5), default=1.0,
+              show_default=True)
+@click.option("--cdp-url", help="Attach to a running Chromium (http://127.0.0.1:9222).")
+@click.option("--headless/--no-headless", default=True, show_default=True)
+@click.option("--browser-path", help="Chromium executable (default: found automatically).")
+@click.option("--browser-arg", multiple=True, help="Extra Chromium flag (repeatable).")
+@click.option("--coords", type=click.Choice(["auto", "relative", "absolute"]), default="auto",
+              show_default=True,
+              help="Coordinate convention; auto: relative for Qwen3-VL, absolute for Qwen2.5-VL.")
+@click.option("--divisor", type=click.Choice(["1000", "999"]), default="1000", show_default=True,
+              help="Relative grid size.")
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              help="Seconds per model request.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def run(
+    instruction: str,
+    env_name: str,
+    url: str | None,
+    model: str,
+    base_url: str | None,
+    api_key: str | None,
+    backend: str,
+    max_steps: int,
+    out: Path,
+    viewport: tuple[int, int],
+    device_scale_factor: float,
+    cdp_url: str | None,
+    headless: bool,
+    browser_path: str | None,
+    browser_arg: tuple[str, ...],
+    coords: Literal["auto", "relative", "absolute"],
+    divisor: str,
+    timeout: float,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Run the agent on INSTRUCTION until it terminates or runs out of steps.
+
+    Exit code 0 only when the agent terminated with success.
+    """
+    console = Console(stderr=True, quiet=quiet)
+    if url is None and cdp_url is None:
+        raise click.UsageError("give --url (the page to start on) or --cdp-url")
+
+    family = model_family(model)
+    convention = convention_for(family, coords, int(divisor))  # type: ignore[arg-type]
+    config = AgentConfig(max_steps=max_steps, vision=vision_for(family))
+    llm = _make_backend(backend, model, base_url, api_key, timeout)
+
+    from envs.browser import BrowserConfig, BrowserEnv
+
+    browser_config = BrowserConfig(
+        viewport_width=viewport[0],
+        viewport_height=viewport[1],
+        device_scale_factor=device_scale_factor,
+        headless=headless,
+        executable_path=browser_path,
+        cdp_url=cdp_url,
+        extra_args=list(browser_arg),
+    )
+    settings: dict[str, Any] = {
+        "agent": config.model_dump(),
+        "browser": browser_config.model_dump(),
+        "coordinates": convention.model_dump(),
+        "base_url": base_url,
+    }
+    meta = RunMeta(instruction=instruction, model=model, backend=llm.name, env=env_name,
+                   start_url=url, settings=settings)
+    recorder = TrajectoryRecorder(out, meta)
+    console.print(f"[bold]screenpilot[/] {escape(model)} via {escape(llm.name)}", highlight=False)
+    console.print(f"trajectory: {recorder.dir}", highlight=False, markup=False)
+
+    status = console.status("starting the browser…")
+    status.start()
+
+    def on_step(rec: StepRecord) -> None:
+        _print_step(console, rec)
+        status.update(f"step {rec.step + 1}: waiting for the model…")
+
+    try:
+        try:
+            env = BrowserEnv(browser_config)
+            env.reset(url)
+        except EnvError as exc:
+            result = RunResult(status="error", error=str(exc))
+            recorder.finish(result)
+        else:
+            with env:
+                status.update("step 1: waiting for the model…")
+                agent = Agent(llm, env, [ComputerUse(convention)], config, recorder, on_step)
+                result = agent.run(instruction)
+    finally:
+        status.stop()
+        llm.close()
+
+    _print_summary(console, result)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    sys.exit(0 if result.succeeded else 1)
+
+
+def _make_backend(
+    kind: str, model: str, base_url: str | None, api_key: str | None, timeout: float
+) -> Backend:
+    if kind == "auto":
+        kind = "openai" if base_url else "local"
+    if kind == "local":
+        raise NoModelError(NO_MODEL_HELP.format(model=model))
+    if not base_url:
+        raise click.UsageError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+    from model.backends.openai_compat import OpenAIBackendConfig, OpenAICompatibleBackend
+
+    return OpenAICompatibleBackend(
+        OpenAIBackendConfig(model=model, base_url=base_url, api_key=api_key, timeout_s=timeout)
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _print_step(console: Console, rec: StepRecord) -> None:
+    what = _clip("; ".join(a.description for a in rec.actions) or "-", 40)
+    tokens = f"{rec.prompt_tokens or 0}+{rec.completion_tokens or 0} tok"
+    line = f"step {rec.step:>3}  {what:<40}  {rec.timings.model_s:5.2f}s  {tokens}"
+    console.print(line, highlight=False, markup=False)
+    if rec.action_summary:
+        console.print(f"          [dim]{escape(_clip(rec.action_summary, 68))}[/]",
+                      highlight=False)
+    if rec.error:
+        console.print(f"          [yellow]{escape(_clip(rec.error, 68))}[/]", highlight=False)
+
+
+def _print_summary(console: Console, result: RunResult) -> None:
+    colour = "green" if result.succeeded else "red"
+    table = Table(show_header=False, box=None)
+    table.add_row("status", f"[{colour}]{result.status}[/]")
+    table.add_row("steps", str(result.steps))
+    table.add_row("seconds", f"{result.seconds:.1f}")
+    tokens = f"{result.prompt_tokens} prompt + {result.completion_tokens} completion"
+    table.add_row("tokens", tokens)
+    if result.invalid_replies:
+        table.add_row("invalid replies", str(result.invalid_replies))
+    if result.answer is not None:
+        table.add_row("answer", escape(result.answer))
+    if result.error:
+        table.add_row("error", escape(result.error))
+    if result.out_dir:
+        table.add_row("trajectory", result.out_dir)
+    console.print(table)
