@@ -1,0 +1,3 @@
+from benchmarks.apps.flights.server import main
+
+main()
