@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The main job: set up, serve the bundled flight-search site on loopback, and run
+# the agent on it. Extra arguments go to `screenpilot run`, e.g.
+#   bash scripts/demo.sh --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen3-VL-8B-Instruct
+# SCREENPILOT_TASK replaces the default instruction.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/setup.sh"
+cd "$ROOT"
+
+TASK="${SCREENPILOT_TASK:-Search for flights from Beijing Capital (PEK) to Shanghai Hongqiao (SHA) on 2026-12-01 and select the cheapest one.}"
+
+log="$(mktemp)"
+python -m benchmarks.apps.flights --port 0 >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 100); do
+  url="$(head -n1 "$log")"
+  [ -n "$url" ] && break
+  kill -0 $server 2>/dev/null || { cat "$log" >&2; exit 1; }
+  sleep 0.05
+done
+[ -n "$url" ] || { echo "the flight-search site did not start" >&2; exit 1; }
+echo "[demo] flight-search site at $url" >&2
+screenpilot run "$TASK" --url "$url" "$@"

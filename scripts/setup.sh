@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Set up what ScreenPilot needs on this machine: a Chromium and a virtualenv.
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (it skips
+# what is already there). EXTRAS names the pip extras to install (default: none).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${SCREENPILOT_VENV:-$ROOT/.venv}"
+EXTRAS="${EXTRAS:-}"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+find_chromium() {
+  local c
+  for c in "${SCREENPILOT_CHROMIUM:-}" chromium chromium-browser google-chrome google-chrome-stable; do
+    [ -n "$c" ] && command -v "$c" >/dev/null 2>&1 && return 0
+  done
+  [ -x /usr/lib/chromium/chromium ]
+}
+
+# Debian/Ubuntu packages, installed only when missing.
+want_pkgs=()
+find_chromium || want_pkgs+=(chromium)
+# A CJK font, so pages in Chinese render as text (for the model and in screenshots).
+if ! { command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh | grep -q .; }; then
+  want_pkgs+=(fonts-wqy-zenhei)
+fi
+if [ "${#want_pkgs[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    say "installing ${want_pkgs[*]} with apt-get"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${want_pkgs[@]}" >/dev/null
+  else
+    say "no apt-get here: install ${want_pkgs[*]} yourself (for Chromium, '.venv/bin/playwright install chromium' also works where there is internet)"
+  fi
+fi
+
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  for c in python3.13 python3.12 python3.11 python3; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      PY="$c"; break
+    fi
+  done
+fi
+[ -n "$PY" ] || { say "ScreenPilot needs Python 3.11 or newer"; exit 1; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+spec="$ROOT"
+[ -n "$EXTRAS" ] && spec="$ROOT[$EXTRAS]"
+stamp="$VENV/.screenpilot-installed"
+if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$(cat "$stamp")" != "$EXTRAS" ]; then
+  say "installing screenpilot${EXTRAS:+[$EXTRAS]} into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -e "$spec" 2>&1 | grep -v -e '^WARNING: Location' >&2 || true
+  "$VENV/bin/python" -c 'import agent.cli' || { say "installing screenpilot failed"; exit 1; }
+  printf '%s' "$EXTRAS" >"$stamp"
+fi
+export PATH="$VENV/bin:$PATH"
