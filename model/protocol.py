@@ -27,35 +27,29 @@ _TOOLS_FOOTER = (
     "\n</tools>\n\n"
     "For each function call, return a json object with function name and arguments "
     "within <tool_call></tool_call> XML tags:\n"
-    "<tool_call>\n"
-    '{"name": <function-name>, "arguments": <args-json-object>}\n'
-    "</tool_call>"
 )
 
+_CALL_SHAPE = (
+    '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+)
+_THOUGHT_LINE = "Thought: one short sentence on what you see and what to do next.\n"
+_ACTION_LINE = "Action: one short imperative sentence describing the UI step.\n"
+
+
+def _response_format(lines: str) -> str:
+    return (
+        "# Response format\n\n"
+        "Answer every step in exactly this order and with nothing else:\n"
+        f"{lines}{_CALL_SHAPE}\n\n"
+        "Use exactly one <tool_call> block per step. When the task is done, call "
+        "action=terminate with status success (or failure if it cannot be done); when the "
+        "user asked a question, give the answer with action=answer first."
+    )
+
+
 _FORMATS: dict[ResponseStyle, str] = {
-    "thought_action": (
-        "# Response format\n\n"
-        "Answer every step in exactly this order and with nothing else:\n"
-        "Thought: one short sentence on what you see and what to do next.\n"
-        "Action: one short imperative sentence describing the UI step.\n"
-        "<tool_call>\n"
-        '{"name": <function-name>, "arguments": <args-json-object>}\n'
-        "</tool_call>\n\n"
-        "Use exactly one <tool_call> block per step. When the task is done, call "
-        "action=terminate with status success (or failure if it cannot be done); when the "
-        "user asked a question, give the answer with action=answer first."
-    ),
-    "action": (
-        "# Response format\n\n"
-        "Answer every step in exactly this order and with nothing else:\n"
-        "Action: one short imperative sentence describing the UI step.\n"
-        "<tool_call>\n"
-        '{"name": <function-name>, "arguments": <args-json-object>}\n'
-        "</tool_call>\n\n"
-        "Use exactly one <tool_call> block per step. When the task is done, call "
-        "action=terminate with status success (or failure if it cannot be done); when the "
-        "user asked a question, give the answer with action=answer first."
-    ),
+    "thought_action": _response_format(_THOUGHT_LINE + _ACTION_LINE),  # mobile cookbook
+    "action": _response_format(_ACTION_LINE),  # OSWorld's Qwen3-VL agent
 }
 
 DEFAULT_SYSTEM = "You are a helpful assistant."
@@ -64,7 +58,7 @@ DEFAULT_SYSTEM = "You are a helpful assistant."
 def tools_section(tools: Sequence[dict[str, Any]]) -> str:
     """The ``# Tools`` section: one JSON function signature per line."""
     lines = "\n".join(json.dumps(t, ensure_ascii=False) for t in tools)
-    return _TOOLS_HEADER + lines + _TOOLS_FOOTER
+    return _TOOLS_HEADER + lines + _TOOLS_FOOTER + _CALL_SHAPE
 
 
 def system_prompt(

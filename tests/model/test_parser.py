@@ -18,20 +18,8 @@ from model.parser import (
     parse_reply,
     render_tool_call,
 )
+from tests.support.qwen_samples import GOLDEN, GOLDEN_ACTION, GOLDEN_THOUGHT
 
-GOLDEN = (
-    "Thought: To search for Musk in X, I need to click on the search bar at the top of the "
-    "screen. This will allow me to type in the search query.\n"
-    'Action: "I tapped on the search bar to begin searching for Musk."\n'
-    "<tool_call>\n"
-    '{"name": "mobile_use", "arguments": {"action": "click", "coordinate": [447, 81]}}\n'
-    "</tool_call>"
-)
-GOLDEN_THOUGHT = (
-    "To search for Musk in X, I need to click on the search bar at the top of the screen. "
-    "This will allow me to type in the search query."
-)
-GOLDEN_ACTION = "I tapped on the search bar to begin searching for Musk."
 CLICK = ToolCall(name="mobile_use", arguments={"action": "click", "coordinate": [447, 81]})
 CALL_JSON = '{"name": "mobile_use", "arguments": {"action": "click", "coordinate": [447, 81]}}'
 

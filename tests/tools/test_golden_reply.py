@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 
 from model.parser import ParsedReply, parse_reply
+from tests.support.qwen_samples import GOLDEN, GOLDEN_ACTION
 from tools.actions import ScreenGeometry
 from tools.coordinates import CoordinateConvention
 
-GOLDEN = (
-    "Thought: To search for Musk in X, I need to click on the search bar at the top of the "
-    "screen. This will allow me to type in the search query.\n"
-    'Action: "I tapped on the search bar to begin searching for Musk."\n'
-    "<tool_call>\n"
-    '{"name": "mobile_use", "arguments": {"action": "click", "coordinate": [447, 81]}}\n'
-    "</tool_call>"
-)
 PHONE = ScreenGeometry(physical_width=1440, physical_height=3120, logical_width=1440,
                        logical_height=3120)
 
@@ -24,7 +17,7 @@ PHONE = ScreenGeometry(physical_width=1440, physical_height=3120, logical_width=
 def test_golden_reply_maps_to_644_253(divisor) -> None:
     parsed = parse_reply(GOLDEN)
     assert isinstance(parsed, ParsedReply)
-    assert parsed.action_summary == "I tapped on the search bar to begin searching for Musk."
+    assert parsed.action_summary == GOLDEN_ACTION
     (call,) = parsed.tool_calls
     assert call.name == "mobile_use" and call.arguments["action"] == "click"
     # the image the model saw: any size, the relative grid does not depend on it
