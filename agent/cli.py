@@ -82,6 +82,9 @@ def main() -> None:
               help="Coordinate convention; auto: relative for Qwen3-VL, absolute for Qwen2.5-VL.")
 @click.option("--divisor", type=click.Choice(["1000", "999"]), default="1000", show_default=True,
               help="Relative grid size.")
+@click.option("--max-image-tokens", type=click.IntRange(4, 16384), default=None,
+              help="Cap the visual tokens per screenshot (default: the model's 16384); "
+              "larger screenshots are scaled down.")
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="Seconds per model request.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
@@ -104,6 +107,7 @@ def run(
     browser_arg: tuple[str, ...],
     coords: Literal["auto", "relative", "absolute"],
     divisor: str,
+    max_image_tokens: int | None,
     timeout: float,
     as_json: bool,
     quiet: bool,
@@ -118,7 +122,7 @@ def run(
 
     family = model_family(model)
     convention = convention_for(family, coords, int(divisor))  # type: ignore[arg-type]
-    config = AgentConfig(max_steps=max_steps, vision=vision_for(family))
+    config = AgentConfig(max_steps=max_steps, vision=vision_for(family, max_image_tokens))
     llm = _make_backend(backend, model, base_url, api_key, timeout)
 
     from envs.browser import BrowserConfig, BrowserEnv

@@ -23,8 +23,11 @@ def model_family(model: str) -> ModelFamily:
     return "qwen3-vl"
 
 
-def vision_for(family: ModelFamily) -> VisionConfig:
-    return VisionConfig.qwen25_vl() if family == "qwen2.5-vl" else VisionConfig.qwen3_vl()
+def vision_for(family: ModelFamily, max_image_tokens: int | None = None) -> VisionConfig:
+    """The family's image settings; ``max_image_tokens`` caps the visual tokens per image."""
+    factor = 28 if family == "qwen2.5-vl" else 32
+    overrides = {} if max_image_tokens is None else {"max_pixels": max_image_tokens * factor**2}
+    return VisionConfig(factor=factor, **overrides)
 
 
 def convention_for(
