@@ -51,6 +51,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Request,
+    Response,
     sync_playwright,
 )
 from playwright.sync_api import Error as PlaywrightError
@@ -550,6 +551,7 @@ class BrowserEnv(Env):
             context.add_init_script(script=self._init_js)
             context.on("page", self._on_page)
             context.on("request", self._on_request)
+            context.on("response", self._on_response)
             context.on("requestfinished", self._on_request_done)
             context.on("requestfailed", self._on_request_done)
             context.on("dialog", self._on_dialog)
@@ -640,6 +642,14 @@ class BrowserEnv(Env):
         self._inflight[request] = now
         if len(self._inflight) > 512:  # requests of closed pages never finish
             self._inflight = {r: t for r, t in self._inflight.items() if now - t < 120}
+
+    def _on_response(self, response: Response) -> None:
+        """A fetch/XHR counts as done once its response arrives: Chromium reports the end
+        of a body only when the page reads it, and fire-and-forget requests (beacons,
+        analytics) never do, which would hold every settle to its timeout."""
+        request = response.request
+        if request.resource_type in ("fetch", "xhr"):
+            self._on_request_done(request)
 
     def _on_request_done(self, request: Request) -> None:
         self._net_last = time.perf_counter()

@@ -27,6 +27,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from model.messages import BackendError, Completion, ImagePart, Message, TextPart
+from model.parser import ToolCall, render_tool_call
 
 __all__ = [
     "API_KEY_ENV_VARS",
@@ -120,16 +121,15 @@ def _part(part: TextPart | ImagePart, image_detail: str | None) -> dict[str, Any
 def _render_tool_call(name: str, arguments: str) -> str:
     """Render a server-parsed tool call in the Qwen text format the parser reads.
 
-    Private on purpose: ``model/parser.py`` did not exist when this was written.
-    Arguments that are not valid JSON are kept verbatim so the parser reports them.
+    Arguments that are not a JSON object are kept verbatim so the parser reports them.
     """
     try:
         parsed: Any = json.loads(arguments) if arguments.strip() else {}
     except json.JSONDecodeError:
-        payload = f'{{"name": {json.dumps(name)}, "arguments": {arguments}}}'
-    else:
-        payload = json.dumps({"name": name, "arguments": parsed}, ensure_ascii=False)
-    return f"<tool_call>\n{payload}\n</tool_call>"
+        parsed = None
+    if isinstance(parsed, dict):
+        return render_tool_call(ToolCall(name=name, arguments=parsed))
+    return f'<tool_call>\n{{"name": {json.dumps(name)}, "arguments": {arguments}}}\n</tool_call>'
 
 
 class _TunedOpenAI(openai.OpenAI):

@@ -410,6 +410,28 @@ def test_background_polling_does_not_block_settle(env: BrowserEnv, web: WebServe
     assert int(env.page.evaluate("document.getElementById('n').textContent")) > 0
 
 
+BEACON_PAGE = """<!doctype html><button id="b" style="width:200px;height:60px">send</button>
+<script>
+document.getElementById('b').onclick = () => {
+  fetch('/beacon', {method: 'POST', body: '{}'});  // the response body is never read
+  document.getElementById('b').textContent = 'sent';
+};
+</script>"""
+
+
+def test_an_unread_fetch_response_does_not_hold_settle(env: BrowserEnv, web: WebServer) -> None:
+    """Chromium reports the end of a body only when the page reads it; a fire-and-forget
+    request must not keep every step waiting for the settle timeout."""
+    web.add("/beacon", Response("a body nobody reads", content_type="text/plain", status=404))
+    env.reset(web.add("/beacon-page", BEACON_PAGE))
+    result = env.execute(Click(point=centre_of(env, "#b")))
+    assert result.settled, result
+    # not held until the request counts as background (the timeout)
+    assert result.settle_s < env.config.settle_timeout_s / 2, result
+    assert any(r.path == "/beacon" for r in web.requests)
+    assert env.page.evaluate("document.getElementById('b').textContent") == "sent"
+
+
 def test_new_tab_becomes_the_current_page(env: BrowserEnv, web: WebServer) -> None:
     web.add("/second", SECOND_PAGE)
     env.reset(web.add("/popup", POPUP_PAGE))
