@@ -53,7 +53,9 @@ fi
 spec="$ROOT"
 [ -n "$EXTRAS" ] && spec="$ROOT[$EXTRAS]"
 stamp="$VENV/.screenpilot-installed"
-if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$(cat "$stamp")" != "$EXTRAS" ]; then
+# Install when nothing is installed yet, pyproject.toml changed, or other extras are asked for.
+if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] \
+    || { [ -n "$EXTRAS" ] && [ "$(cat "$stamp")" != "$EXTRAS" ]; }; then
   say "installing screenpilot${EXTRAS:+[$EXTRAS]} into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$VENV/bin/python" -m pip install -q -e "$spec" 2>&1 | grep -v -e '^WARNING: Location' >&2 || true
