@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agent.calibrate import calibrate_browser
 from agent.loop import Agent, AgentConfig
 from agent.presets import DEFAULT_MODEL, convention_for, model_family, vision_for
 from agent.trajectory import RunMeta, RunResult, StepRecord, TrajectoryRecorder
 from envs.base import EnvError
+from envs.browser import BrowserConfig, BrowserEnv
 from model.messages import Backend
+from model.vision import VisionConfig
 from tools.computer_use import ComputerUse
+from tools.coordinates import CoordinateConvention
 
 NO_MODEL_HELP = """\
 No model to talk to.
@@ -54,80 +59,52 @@ def main() -> None:
     """ScreenPilot: a vision-language model operating real screens."""
 
 
-@main.command()
-@click.argument("instruction")
-@click.option("--env", "env_name", type=click.Choice(["browser"]), default="browser",
-              show_default=True, help="Where the agent acts.")
-@click.option("--url", help="Page to open first (browser env).")
-@click.option("--model", default=DEFAULT_MODEL, show_default=True,
-              help="Model name (served name with --base-url).")
-@click.option("--base-url", envvar="SCREENPILOT_BASE_URL",
-              help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
-@click.option("--api-key", help="API key (default: SCREENPILOT_API_KEY or OPENAI_API_KEY).")
-@click.option("--backend", type=click.Choice(["auto", "openai", "local"]), default="auto",
-              show_default=True, help="auto: openai when --base-url is given, else local.")
-@click.option("--max-steps", type=click.IntRange(1, 1000), default=30, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
-              help="Folder that receives one trajectory folder per run.")
-@click.option("--viewport", default="1280x800", show_default=True, callback=_parse_size,
-              help="Browser viewport in CSS pixels.")
-@click.option("--device-scale-factor", type=click.FloatRange(0.25, 5), default=1.0,
-              show_default=True)
-@click.option("--cdp-url", help="Attach to a running Chromium (http://127.0.0.1:9222).")
-@click.option("--headless/--no-headless", default=True, show_default=True)
-@click.option("--browser-path", help="Chromium executable (default: found automatically).")
-@click.option("--browser-arg", multiple=True, help="Extra Chromium flag (repeatable).")
-@click.option("--coords", type=click.Choice(["auto", "relative", "absolute"]), default="auto",
-              show_default=True,
-              help="Coordinate convention; auto: relative for Qwen3-VL, absolute for Qwen2.5-VL.")
-@click.option("--divisor", type=click.Choice(["1000", "999"]), default="1000", show_default=True,
-              help="Relative grid size.")
-@click.option("--max-image-tokens", type=click.IntRange(4, 16384), default=None,
-              help="Cap the visual tokens per screenshot (default: the model's 16384); "
-              "larger screenshots are scaled down.")
-@click.option("--timeout", type=float, default=120.0, show_default=True,
-              help="Seconds per model request.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option("--quiet", is_flag=True, help="No progress display.")
-def run(
-    instruction: str,
-    env_name: str,
-    url: str | None,
-    model: str,
-    base_url: str | None,
-    api_key: str | None,
-    backend: str,
-    max_steps: int,
-    out: Path,
+def _options(*decorators: Callable[[Callable[..., Any]], Callable[..., Any]]):
+    """Apply a group of click options shared by several commands."""
+
+    def apply(f: Callable[..., Any]) -> Callable[..., Any]:
+        for decorate in reversed(decorators):
+            f = decorate(f)
+        return f
+
+    return apply
+
+
+browser_options = _options(
+    click.option("--viewport", default="1280x800", show_default=True, callback=_parse_size,
+                 help="Browser viewport in CSS pixels."),
+    click.option("--device-scale-factor", type=click.FloatRange(0.25, 5), default=1.0,
+                 show_default=True),
+    click.option("--cdp-url", help="Attach to a running Chromium (http://127.0.0.1:9222)."),
+    click.option("--headless/--no-headless", default=True, show_default=True),
+    click.option("--browser-path", help="Chromium executable (default: found automatically)."),
+    click.option("--browser-arg", multiple=True, help="Extra Chromium flag (repeatable)."),
+)
+
+model_options = _options(
+    click.option("--model", default=DEFAULT_MODEL, show_default=True,
+                 help="Model name (served name with --base-url)."),
+    click.option("--coords", type=click.Choice(["auto", "relative", "absolute"]),
+                 default="auto", show_default=True,
+                 help="Coordinate convention; auto: relative for Qwen3-VL, absolute for "
+                 "Qwen2.5-VL."),
+    click.option("--divisor", type=click.Choice(["1000", "999"]), default="1000",
+                 show_default=True, help="Relative grid size."),
+    click.option("--max-image-tokens", type=click.IntRange(4, 16384), default=None,
+                 help="Cap the visual tokens per screenshot (default: the model's 16384); "
+                 "larger screenshots are scaled down."),
+)
+
+
+def _browser_config(
     viewport: tuple[int, int],
     device_scale_factor: float,
     cdp_url: str | None,
     headless: bool,
     browser_path: str | None,
     browser_arg: tuple[str, ...],
-    coords: Literal["auto", "relative", "absolute"],
-    divisor: str,
-    max_image_tokens: int | None,
-    timeout: float,
-    as_json: bool,
-    quiet: bool,
-) -> None:
-    """Run the agent on INSTRUCTION until it terminates or runs out of steps.
-
-    Exit code 0 only when the agent terminated with success.
-    """
-    console = Console(stderr=True, quiet=quiet)
-    if url is None and cdp_url is None:
-        raise click.UsageError("give --url (the page to start on) or --cdp-url")
-
-    family = model_family(model)
-    convention = convention_for(family, coords, int(divisor))  # type: ignore[arg-type]
-    config = AgentConfig(max_steps=max_steps, vision=vision_for(family, max_image_tokens))
-    llm = _make_backend(backend, model, base_url, api_key, timeout)
-
-    from envs.browser import BrowserConfig, BrowserEnv
-
-    browser_config = BrowserConfig(
+) -> BrowserConfig:
+    return BrowserConfig(
         viewport_width=viewport[0],
         viewport_height=viewport[1],
         device_scale_factor=device_scale_factor,
@@ -136,6 +113,64 @@ def run(
         cdp_url=cdp_url,
         extra_args=list(browser_arg),
     )
+
+
+def _model_settings(
+    model: str, coords: str, divisor: str, max_image_tokens: int | None
+) -> tuple[CoordinateConvention, VisionConfig]:
+    family = model_family(model)
+    convention = convention_for(family, coords, int(divisor))  # type: ignore[arg-type]
+    return convention, vision_for(family, max_image_tokens)
+
+
+@main.command()
+@click.argument("instruction")
+@click.option("--env", "env_name", type=click.Choice(["browser"]), default="browser",
+              show_default=True, help="Where the agent acts.")
+@click.option("--url", help="Page to open first (browser env).")
+@model_options
+@click.option("--base-url", envvar="SCREENPILOT_BASE_URL",
+              help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--api-key", help="API key (default: SCREENPILOT_API_KEY or OPENAI_API_KEY).")
+@click.option("--backend", type=click.Choice(["auto", "openai", "local"]), default="auto",
+              show_default=True, help="auto: openai when --base-url is given, else local.")
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              help="Seconds per model request.")
+@click.option("--max-steps", type=click.IntRange(1, 1000), default=30, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Folder that receives one trajectory folder per run.")
+@browser_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def run(
+    instruction: str,
+    env_name: str,
+    url: str | None,
+    model: str,
+    coords: str,
+    divisor: str,
+    max_image_tokens: int | None,
+    base_url: str | None,
+    api_key: str | None,
+    backend: str,
+    timeout: float,
+    max_steps: int,
+    out: Path,
+    as_json: bool,
+    quiet: bool,
+    **browser: Any,
+) -> None:
+    """Run the agent on INSTRUCTION until it terminates or runs out of steps.
+
+    Exit code 0 only when the agent terminated with success.
+    """
+    console = Console(stderr=True, quiet=quiet)
+    if url is None and browser["cdp_url"] is None:
+        raise click.UsageError("give --url (the page to start on) or --cdp-url")
+    convention, vision = _model_settings(model, coords, divisor, max_image_tokens)
+    config = AgentConfig(max_steps=max_steps, vision=vision)
+    llm = _make_backend(backend, model, base_url, api_key, timeout)
+    browser_config = _browser_config(**browser)
     settings: dict[str, Any] = {
         "agent": config.model_dump(),
         "browser": browser_config.model_dump(),
@@ -175,6 +210,48 @@ def run(
     if as_json:
         click.echo(result.model_dump_json(indent=2))
     sys.exit(0 if result.succeeded else 1)
+
+
+@main.command()
+@model_options
+@browser_options
+@click.option("--grid", type=click.IntRange(2, 20), default=5, show_default=True,
+              help="Points per side of the lattice clicked.")
+def calibrate(
+    model: str, coords: str, divisor: str, max_image_tokens: int | None, grid: int,
+    **browser: Any,
+) -> None:
+    """Check that model coordinates land on the right pixel in this browser setup.
+
+    Clicks a lattice of points (edges included) through the coordinate convention,
+    the env's mapping and a real click, and reports how far each landed from its
+    target. No model is needed. Exit code 0 when every click is within tolerance.
+    """
+    console = Console()
+    convention, vision = _model_settings(model, coords, divisor, max_image_tokens)
+    try:
+        with BrowserEnv(_browser_config(**browser)) as env:
+            report = calibrate_browser(env, convention, vision, grid)
+    except EnvError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(
+        f"viewport {report.viewport[0]}x{report.viewport[1]} CSS px at "
+        f"{report.device_scale_factor:g}x, image sent {report.image_size[0]}x"
+        f"{report.image_size[1]}, {convention.kind} coordinates"
+        + (f" / {convention.divisor}" if convention.kind == "relative" else ""),
+        highlight=False,
+    )
+    table = Table("target (CSS px)", "model answers", "landed", "miss (px)")
+    for p in report.points:
+        landed = "-" if p.landed is None else f"({p.landed[0]:g}, {p.landed[1]:g})"
+        miss = "no click" if p.error_px is None else f"{p.error_px:.2f}"
+        table.add_row(f"({p.target[0]:.0f}, {p.target[1]:.0f})",
+                      f"[{p.coordinate[0]}, {p.coordinate[1]}]", landed, miss)
+    console.print(table)
+    verdict = "[green]passed[/]" if report.passed else "[red]FAILED[/]"
+    console.print(f"{verdict}: largest miss {report.max_error_px:.2f} px "
+                  f"(tolerance {report.tolerance_px:.2f} px: half a grid cell, plus rounding)")
+    sys.exit(0 if report.passed else 1)
 
 
 def _make_backend(
