@@ -86,13 +86,7 @@ class Agent:
 
     def _run(self, instruction: str, result: RunResult) -> RunResult:
         cfg = self.config
-        obs = self.env.observe()
-        image = prepare_image(obs.screenshot, cfg.vision, obs.png)
-        image_size = (image.width, image.height)
-        system = protocol.system_prompt(
-            [t.schema(image_size) for t in self.tools.values()], cfg.response_style
-        )
-        history = History(system=system, instruction=instruction, config=cfg.history)
+        history: History | None = None
         feedback: tuple[str, ...] = ()
         invalid_in_row = 0
 
@@ -100,21 +94,24 @@ class Agent:
             shown_feedback = feedback
             timings = StepTimings()
             t_step = time.perf_counter()
-            if step > 1:
-                t = time.perf_counter()
-                obs = self.env.observe()
-                timings.observe_s = time.perf_counter() - t
-                t = time.perf_counter()
-                image = prepare_image(obs.screenshot, cfg.vision, obs.png)
-                timings.encode_s = time.perf_counter() - t
+            obs = self.env.observe()
+            timings.observe_s = time.perf_counter() - t_step
+            t = time.perf_counter()
+            image = prepare_image(obs.screenshot, cfg.vision, obs.png)
+            timings.encode_s = time.perf_counter() - t
             image_size = (image.width, image.height)
 
             t = time.perf_counter()
+            if history is None:  # the tool descriptions may state the image size
+                schemas = [tool.schema(image_size) for tool in self.tools.values()]
+                system = protocol.system_prompt(schemas, cfg.response_style)
+                history = History(system=system, instruction=instruction, config=cfg.history)
             messages = history.messages(image, shown_feedback)
             timings.prompt_s = time.perf_counter() - t
 
+            t = time.perf_counter()
             completion = self.backend.complete(messages)
-            timings.model_s = completion.latency_s
+            timings.model_s = time.perf_counter() - t
             result.steps = step
             result.prompt_tokens += completion.prompt_tokens or 0
             result.completion_tokens += completion.completion_tokens or 0
