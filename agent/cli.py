@@ -74,7 +74,7 @@ browser_options = _options(
     click.option("--viewport", default="1280x800", show_default=True, callback=_parse_size,
                  help="Browser viewport in CSS pixels."),
     click.option("--device-scale-factor", type=click.FloatRange(0.25, 5), default=1.0,
-                 show_default=True),
+                 show_default=True, help="Screenshot pixels per CSS pixel (2 = HiDPI)."),
     click.option("--cdp-url", help="Attach to a running Chromium (http://127.0.0.1:9222)."),
     click.option("--headless/--no-headless", default=True, show_default=True),
     click.option("--browser-path", help="Chromium executable (default: found automatically)."),
@@ -136,7 +136,12 @@ def _model_settings(
               show_default=True, help="auto: openai when --base-url is given, else local.")
 @click.option("--timeout", type=float, default=120.0, show_default=True,
               help="Seconds per model request.")
-@click.option("--max-steps", type=click.IntRange(1, 1000), default=30, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(16, 65536), default=1024, show_default=True,
+              help="Longest reply; raise it for Thinking models, whose reasoning counts.")
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.0, show_default=True,
+              help="Sampling temperature.")
+@click.option("--max-steps", type=click.IntRange(1, 1000), default=30, show_default=True,
+              help="Model calls before the run ends as max_steps.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
               help="Folder that receives one trajectory folder per run.")
 @browser_options
@@ -154,6 +159,8 @@ def run(
     api_key: str | None,
     backend: str,
     timeout: float,
+    max_tokens: int,
+    temperature: float,
     max_steps: int,
     out: Path,
     as_json: bool,
@@ -169,7 +176,7 @@ def run(
         raise click.UsageError("give --url (the page to start on) or --cdp-url")
     convention, vision = _model_settings(model, coords, divisor, max_image_tokens)
     config = AgentConfig(max_steps=max_steps, vision=vision)
-    llm = _make_backend(backend, model, base_url, api_key, timeout)
+    llm = _make_backend(backend, model, base_url, api_key, timeout, max_tokens, temperature)
     browser_config = _browser_config(**browser)
     settings: dict[str, Any] = {
         "agent": config.model_dump(),
@@ -255,7 +262,13 @@ def calibrate(
 
 
 def _make_backend(
-    kind: str, model: str, base_url: str | None, api_key: str | None, timeout: float
+    kind: str,
+    model: str,
+    base_url: str | None,
+    api_key: str | None,
+    timeout: float,
+    max_tokens: int,
+    temperature: float,
 ) -> Backend:
     if kind == "auto":
         kind = "openai" if base_url else "local"
@@ -266,7 +279,8 @@ def _make_backend(
     from model.backends.openai_compat import OpenAIBackendConfig, OpenAICompatibleBackend
 
     return OpenAICompatibleBackend(
-        OpenAIBackendConfig(model=model, base_url=base_url, api_key=api_key, timeout_s=timeout)
+        OpenAIBackendConfig(model=model, base_url=base_url, api_key=api_key, timeout_s=timeout,
+                            max_tokens=max_tokens, temperature=temperature)
     )
 
 

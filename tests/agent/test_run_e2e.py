@@ -147,7 +147,9 @@ def test_terminate_failure_exits_1_and_json_result(tmp_path: Path) -> None:
     with serve_directory(PAGES) as web, ScriptedModel([reply]) as model:
         proc = run_cli("Do the impossible.", "--url", web.url("/e2e.html"), "--base-url",
                        model.base_url, "--model", model.model, "--out", str(tmp_path),
-                       "--json", "--quiet")
+                       "--json", "--quiet", "--max-tokens", "77", "--temperature", "0.5")
+        (request,) = model.requests
+    assert request["max_tokens"] == 77 and request["temperature"] == 0.5
     assert proc.returncode == 1, proc.stderr
     result = RunResult.model_validate_json(proc.stdout)
     assert result.status == "failure" and result.steps == 1
