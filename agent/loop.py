@@ -22,7 +22,7 @@ from agent.trajectory import (
     StepTimings,
     TrajectoryRecorder,
 )
-from envs.base import Env, EnvError, Observation
+from envs.base import Env, EnvError
 from model import protocol
 from model.messages import Backend, BackendError
 from model.parser import ParsedReply, ReplyError, ToolCall, parse_reply, render_tool_call
@@ -260,4 +260,4 @@ def _summary(parsed: ParsedReply | ReplyError, record: StepRecord) -> str:
     return text
 
 
-__all__ = ["Agent", "AgentConfig", "Observation"]
+__all__ = ["Agent", "AgentConfig"]
