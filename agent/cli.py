@@ -14,28 +14,28 @@ from rich.table import Table
 
 from agent.calibrate import calibrate_browser
 from agent.loop import Agent, AgentConfig
-from agent.presets import DEFAULT_MODEL, convention_for, model_family, vision_for
+from agent.presets import DEFAULT_MODEL, ModelFamily, convention_for, model_family, vision_for
 from agent.trajectory import RunMeta, RunResult, StepRecord, TrajectoryRecorder
 from envs.base import EnvError
 from envs.browser import BrowserConfig, BrowserEnv
-from model.messages import Backend
+from model.messages import Backend, BackendError
 from model.vision import VisionConfig
 from tools.computer_use import ComputerUse
 from tools.coordinates import CoordinateConvention
 
 NO_MODEL_HELP = """\
-No model to talk to.
+{reason}
 
 The default backend runs {model} on this machine through transformers
-(--backend local), and this version of ScreenPilot does not ship that backend yet.
+(--backend local); it needs the weights (about 4 GB for the 2B model), fetched from
+the Hugging Face Hub on first use. Other ways to point ScreenPilot at a model:
 
-Point ScreenPilot at any OpenAI-compatible server that serves a Qwen3-VL or
-Qwen2.5-VL model instead, for example:
+  --model /path/to/checkpoint       a folder made by `hf download MODEL --local-dir DIR`
+  --base-url URL --model NAME       any OpenAI-compatible server, for example
+      vllm serve Qwen/Qwen3-VL-8B-Instruct --port 8000
+      screenpilot run "..." --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen3-VL-8B-Instruct
 
-  vllm serve Qwen/Qwen3-VL-8B-Instruct --port 8000
-  screenpilot run "..." --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen3-VL-8B-Instruct
-
-SGLang, Ollama, LM Studio and DashScope work the same way (pass --api-key or set
+SGLang, Ollama, LM Studio and DashScope work like vLLM (pass --api-key or set
 SCREENPILOT_API_KEY when the server wants one)."""
 
 
@@ -122,7 +122,23 @@ request_options = _options(
     click.option("--temperature", type=click.FloatRange(0, 2), default=0.0, show_default=True,
                  help="Sampling temperature."),
 )
-"""--timeout, --max-tokens and --temperature of the HTTP backend."""
+"""--timeout, --max-tokens and --temperature (--timeout is the HTTP backend's only)."""
+
+local_options = _options(
+    click.option("--device", default="auto", show_default=True,
+                 help="Where a local model runs: auto (CUDA, then Apple MPS, then CPU), cpu, "
+                 "cuda, cuda:1, mps."),
+    click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float16", "float32"]),
+                 default="auto", show_default=True,
+                 help="Local weights' dtype; auto: bfloat16 on CUDA, float32 on CPU."),
+    click.option("--attn", "attn_implementation",
+                 type=click.Choice(["auto", "flash_attention_2", "sdpa", "eager"]),
+                 default="auto", show_default=True,
+                 help="Local attention kernel; one that cannot load falls back to the next."),
+    click.option("--device-map", default=None,
+                 help="transformers device_map for a local model (auto: spread over GPUs)."),
+)
+"""Options of the local transformers backend (``LocalBackendConfig`` fields)."""
 
 
 def browser_config_from(
@@ -146,9 +162,11 @@ def browser_config_from(
 
 
 def model_settings(
-    model: str, coords: str, divisor: str, max_image_tokens: int | None
+    model: str, coords: str, divisor: str, max_image_tokens: int | None,
+    family: ModelFamily | None = None,
 ) -> tuple[CoordinateConvention, VisionConfig]:
-    family = model_family(model)
+    """Coordinates and image settings of the family (guessed from ``model`` if not given)."""
+    family = family or model_family(model)
     convention = convention_for(family, coords, int(divisor))  # type: ignore[arg-type]
     return convention, vision_for(family, max_image_tokens)
 
@@ -164,6 +182,7 @@ def model_settings(
 @click.option("--backend", type=click.Choice(["auto", "openai", "local"]), default="auto",
               show_default=True, help="auto: openai when --base-url is given, else local.")
 @request_options
+@local_options
 @click.option("--max-steps", type=click.IntRange(1, 1000), default=30, show_default=True,
               help="Model calls before the run ends as max_steps.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
@@ -189,6 +208,10 @@ def run(
     out: Path,
     as_json: bool,
     quiet: bool,
+    device: str,
+    dtype: str,
+    attn_implementation: str,
+    device_map: str | None,
     **browser: Any,
 ) -> None:
     """Run the agent on INSTRUCTION until it terminates or runs out of steps.
@@ -198,16 +221,23 @@ def run(
     console = Console(stderr=True, quiet=quiet)
     if url is None and browser["cdp_url"] is None:
         raise click.UsageError("give --url (the page to start on) or --cdp-url")
-    convention, vision = model_settings(model, coords, divisor, max_image_tokens)
+    local = {"device": device, "dtype": dtype, "attn_implementation": attn_implementation,
+             "device_map": device_map}
+    llm = make_backend(backend, model, base_url, api_key, timeout, max_tokens, temperature,
+                       local, console)
+    family = backend_family(llm, model)
+    convention, vision = model_settings(model, coords, divisor, max_image_tokens, family)
     config = AgentConfig(max_steps=max_steps, vision=vision)
-    llm = make_backend(backend, model, base_url, api_key, timeout, max_tokens, temperature)
     browser_config = browser_config_from(**browser)
     settings: dict[str, Any] = {
         "agent": config.model_dump(),
         "browser": browser_config.model_dump(),
         "coordinates": convention.model_dump(),
         "base_url": base_url,
+        "family": family,
     }
+    if hasattr(llm, "notes"):
+        settings["local"] = {**local, "notes": llm.notes}
     meta = RunMeta(instruction=instruction, model=model, backend=llm.name, env=env_name,
                    start_url=url, settings=settings)
     recorder = TrajectoryRecorder(out, meta)
@@ -285,6 +315,29 @@ def calibrate(
     sys.exit(0 if report.passed else 1)
 
 
+@main.command("make-tiny-model")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--family", type=click.Choice(["qwen3-vl", "qwen2.5-vl"]), default="qwen3-vl",
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same weights.")
+def make_tiny_model_command(directory: Path, family: str, seed: int) -> None:
+    """Write a tiny random Qwen-VL checkpoint to DIRECTORY, for tests and offline demos.
+
+    It loads like a real checkpoint (--backend local --model DIRECTORY) and answers
+    noise: useful to try the local path end to end without downloading weights.
+    """
+    from model.tiny import make_tiny_model
+
+    try:
+        folder = make_tiny_model(directory, family=family, seed=seed)  # type: ignore[arg-type]
+    except ImportError as exc:
+        raise click.ClickException(
+            f"this needs torch and transformers ({exc}): pip install 'screenpilot[local]'"
+        ) from None
+    click.echo(f"{folder}: tiny random {family}; try: screenpilot run \"...\" --url URL "
+               f"--model {folder}")
+
+
 def make_backend(
     kind: str,
     model: str,
@@ -293,11 +346,18 @@ def make_backend(
     timeout: float,
     max_tokens: int,
     temperature: float,
+    local: dict[str, Any] | None = None,
+    console: Console | None = None,
 ) -> Backend:
+    """The backend the options ask for; ``local`` holds the ``local_options`` values.
+
+    A local model that cannot be loaded (no weights, no network) raises ``NoModelError``
+    (exit code 2) with the ways to point ScreenPilot at a model.
+    """
     if kind == "auto":
         kind = "openai" if base_url else "local"
     if kind == "local":
-        raise NoModelError(NO_MODEL_HELP.format(model=model))
+        return _local_backend(model, max_tokens, temperature, local or {}, console)
     if not base_url:
         raise click.UsageError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
     from model.backends.openai_compat import OpenAIBackendConfig, OpenAICompatibleBackend
@@ -306,6 +366,45 @@ def make_backend(
         OpenAIBackendConfig(model=model, base_url=base_url, api_key=api_key, timeout_s=timeout,
                             max_tokens=max_tokens, temperature=temperature)
     )
+
+
+def _local_backend(
+    model: str, max_tokens: int, temperature: float, local: dict[str, Any],
+    console: Console | None,
+) -> Backend:
+    try:
+        from model.backends.local import LocalBackend, LocalBackendConfig
+    except ImportError as exc:  # torch or transformers missing
+        raise NoModelError(NO_MODEL_HELP.format(
+            model=model,
+            reason=f"The local backend needs torch and transformers ({exc}): install them "
+            "with `pip install 'screenpilot[local]'` (scripts/setup.sh does it with "
+            "EXTRAS=local).",
+        )) from None
+    config = LocalBackendConfig(
+        model=model, max_new_tokens=max_tokens, temperature=temperature, **local
+    )
+    if console is not None:
+        console.print(f"loading {escape(model)} with transformers (the first use of a hub name "
+                      "downloads it)…", highlight=False)
+    try:
+        backend = LocalBackend(config)
+    except BackendError as exc:
+        raise NoModelError(NO_MODEL_HELP.format(model=model, reason=str(exc))) from None
+    if console is not None:
+        notes = "".join(f", {note}" for note in backend.notes)
+        console.print(f"loaded {backend.checkpoint.family} on {backend.device} "
+                      f"({str(backend.dtype).removeprefix('torch.')}, attention "
+                      f"{backend.attn_implementation}, prompts: {backend.encoder.mode}, "
+                      f"{backend.encoder.template_source} chat template{notes})",
+                      highlight=False, markup=False)
+    return backend
+
+
+def backend_family(backend: Backend, model: str) -> ModelFamily:
+    """The model family: read from a local checkpoint's config, else guessed from the name."""
+    family = getattr(backend, "family", None)
+    return family if family in ("qwen3-vl", "qwen2.5-vl") else model_family(model)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # The main job: set up, serve the bundled flight-search site on loopback, and run
 # the agent on it. Extra arguments go to `screenpilot run`, e.g.
+#   bash scripts/demo.sh                                   (Qwen3-VL-2B-Instruct, local)
+#   bash scripts/demo.sh --model /path/to/checkpoint
 #   bash scripts/demo.sh --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen3-VL-8B-Instruct
 # SCREENPILOT_TASK replaces the default instruction.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$ROOT/scripts/setup.sh"
+# The default model runs locally through transformers (the "local" extra: torch and
+# transformers); with --base-url the model is served elsewhere and neither is needed.
+extras="local"
+for arg in "$@"; do [ "$arg" = "--base-url" ] || [[ "$arg" == --base-url=* ]] && extras=""; done
+[ -n "${SCREENPILOT_BASE_URL:-}" ] && extras=""
+EXTRAS="${EXTRAS:-$extras}" source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 
 TASK="${SCREENPILOT_TASK:-Search for flights from Beijing Capital (PEK) to Shanghai Hongqiao (SHA) on 2026-12-01 and select the cheapest one.}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up what ScreenPilot needs on this machine: a Chromium and a virtualenv.
 # Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (it skips
-# what is already there). EXTRAS names the pip extras to install (default: none).
+# what is already there). EXTRAS names the pip extras to install (default: none;
+# "local" brings torch and transformers for the local model backend).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${SCREENPILOT_VENV:-$ROOT/.venv}"
@@ -50,16 +51,29 @@ if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV"
   "$PY" -m venv "$VENV"
 fi
-spec="$ROOT"
-[ -n "$EXTRAS" ] && spec="$ROOT[$EXTRAS]"
+# Extras already installed (comma list in the stamp) plus the ones asked for now.
 stamp="$VENV/.screenpilot-installed"
-# Install when nothing is installed yet, pyproject.toml changed, or other extras are asked for.
-if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] \
-    || { [ -n "$EXTRAS" ] && [ "$(cat "$stamp")" != "$EXTRAS" ]; }; then
-  say "installing screenpilot${EXTRAS:+[$EXTRAS]} into $VENV"
+have="$(cat "$stamp" 2>/dev/null || true)"
+want="$have"
+for extra in ${EXTRAS//,/ }; do
+  [[ ",$want," == *",$extra,"* ]] || want="${want:+$want,}$extra"
+done
+# torch comes first and pinned: an unpinned torch (asked for by the local extra) takes
+# the registry's newest build, which on Linux means several GB of CUDA packages even
+# on a machine without a GPU. SCREENPILOT_TORCH picks another spec.
+if [[ ",$want," == *",local,"* ]] && ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
+  say "installing ${SCREENPILOT_TORCH:-torch==2.13.0} (for the local model backend)"
+  "$VENV/bin/python" -m pip install -q "${SCREENPILOT_TORCH:-torch==2.13.0}" 2>&1 \
+    | grep -v -e '^WARNING: Location' >&2 || true
+fi
+# Install when nothing is installed yet, pyproject.toml changed, or new extras are asked for.
+if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$want" != "$have" ]; then
+  spec="$ROOT"
+  [ -n "$want" ] && spec="$ROOT[$want]"
+  say "installing screenpilot${want:+[$want]} into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$VENV/bin/python" -m pip install -q -e "$spec" 2>&1 | grep -v -e '^WARNING: Location' >&2 || true
   "$VENV/bin/python" -c 'import benchmarks.cli' || { say "installing screenpilot failed"; exit 1; }
-  printf '%s' "$EXTRAS" >"$stamp"
+  printf '%s' "$want" >"$stamp"
 fi
 export PATH="$VENV/bin:$PATH"

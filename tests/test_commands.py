@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -17,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def demo(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SCREENPILOT_VENV": str(Path(sys.executable).parents[1])}
+    # HF_HUB_OFFLINE: the default model must never start a 4 GB download from a test.
+    env = {**os.environ, "SCREENPILOT_VENV": str(Path(sys.executable).parents[1]),
+           "HF_HUB_OFFLINE": "1"}
     browser_args = [f"--browser-arg={a}" for a in TEST_BROWSER_ARGS]
     return subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh"), *args, *browser_args],
                           capture_output=True, text=True, timeout=300, env=env,
@@ -27,7 +30,34 @@ def demo(*args: str) -> subprocess.CompletedProcess[str]:
 def test_demo_without_a_model_says_how_to_point_at_one() -> None:
     proc = demo()
     assert proc.returncode == 2, proc.stderr
+    assert "cannot load Qwen/Qwen3-VL-2B-Instruct" in proc.stderr
+    assert "hf download Qwen/Qwen3-VL-2B-Instruct --local-dir DIR" in proc.stderr
     assert "--base-url" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_runs_a_local_checkpoint(tmp_path: Path) -> None:
+    """The main job with the local backend, on a tiny checkpoint made by the CLI."""
+    tiny = tmp_path / "tiny"
+    made = subprocess.run([str(Path(sys.executable).with_name("screenpilot")), "make-tiny-model",
+                           str(tiny)], capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    assert (tiny / "config.json").is_file() and (tiny / "model.safetensors").is_file()
+    out = tmp_path / "runs"
+    proc = demo("--model", str(tiny), "--out", str(out), "--max-steps", "2", "--max-tokens", "16")
+    # the tiny model answers noise: the run survives it and ends without success
+    assert proc.returncode == 1, proc.stderr
+    assert "loaded qwen3-vl on cpu" in proc.stderr and "Traceback" not in proc.stderr
+    (run_dir,) = out.iterdir()
+    steps = read_steps(run_dir)
+    assert [s.step for s in steps] == [1, 2]
+    for step in steps:
+        assert step.image_size == (1280, 800)
+        assert (step.prompt_tokens or 0) > 1000  # 40 x 25 visual tokens, plus the text
+        assert 1 <= (step.completion_tokens or 0) <= 16
+    # the second request replays the first screenshot: more than one image's tokens
+    assert (steps[1].prompt_tokens or 0) > 2000
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["status"] in ("max_steps", "invalid_replies")
 
 
 def test_demo_runs_the_agent_on_the_flight_site(tmp_path: Path) -> None:
