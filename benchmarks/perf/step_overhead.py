@@ -32,7 +32,7 @@ NO_NETWORK = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 PHASES = ("observe_s", "encode_s", "prompt_s", "parse_s", "map_s", "execute_s", "settle_s")
 
 
-def _call(summary: str, **arguments: object) -> str:
+def call_reply(summary: str, **arguments: object) -> str:
     import json
 
     call = json.dumps({"name": "computer_use", "arguments": arguments})
@@ -62,17 +62,17 @@ def _replies(width: int, height: int, boxes: dict[str, list[float]]) -> list[str
         return [round((x + w / 2) / width * 1000), round((y + h / 2) / height * 1000)]
 
     return [
-        _call("Click the From field.", action="left_click", coordinate=grid("from")),
-        _call("Type the city.", action="type", text="PEK"),
-        _call("Click the To field.", action="left_click", coordinate=grid("to")),
-        _call("Type the city.", action="type", text="上海虹桥"),
-        _call("Search.", action="left_click", coordinate=grid("search-btn")),
-        _call("Scroll down.", action="scroll", pixels=-5, coordinate=[500, 600]),
-        _call("Scroll up.", action="scroll", pixels=5, coordinate=[500, 600]),
-        _call("Select the To field.", action="triple_click", coordinate=grid("to")),
+        call_reply("Click the From field.", action="left_click", coordinate=grid("from")),
+        call_reply("Type the city.", action="type", text="PEK"),
+        call_reply("Click the To field.", action="left_click", coordinate=grid("to")),
+        call_reply("Type the city.", action="type", text="上海虹桥"),
+        call_reply("Search.", action="left_click", coordinate=grid("search-btn")),
+        call_reply("Scroll down.", action="scroll", pixels=-5, coordinate=[500, 600]),
+        call_reply("Scroll up.", action="scroll", pixels=5, coordinate=[500, 600]),
+        call_reply("Select the To field.", action="triple_click", coordinate=grid("to")),
     ]
 
-_BOXES_JS = """() => Object.fromEntries(["from", "to", "search-btn"].map(id => {
+BOXES_JS = """() => Object.fromEntries(["from", "to", "search-btn"].map(id => {
     const r = document.getElementById(id).getBoundingClientRect();
     return [id, [r.x, r.y, r.width, r.height]];
 }))"""
@@ -84,7 +84,7 @@ def measure(url: str, viewport: tuple[int, int], dsf: float, steps: int) -> dict
     records: list[StepRecord] = []
     with BrowserEnv(config) as env:
         env.reset(url)
-        boxes = env.page.evaluate(_BOXES_JS)
+        boxes = env.page.evaluate(BOXES_JS)
         agent = Agent(
             CannedBackend(_replies(*viewport, boxes)), env, [ComputerUse()],
             AgentConfig(max_steps=steps, vision=VisionConfig.qwen3_vl()),
