@@ -124,6 +124,10 @@ request_options = _options(
 )
 """--timeout, --max-tokens and --temperature (--timeout is the HTTP backend's only)."""
 
+backend_option = click.option(
+    "--backend", type=click.Choice(["auto", "openai", "local"]), default="auto",
+    show_default=True, help="auto: openai when --base-url is given, else local.")
+
 local_options = _options(
     click.option("--device", default="auto", show_default=True,
                  help="Where a local model runs: auto (CUDA, then Apple MPS, then CPU), cpu, "
@@ -179,8 +183,7 @@ def model_settings(
 @model_options
 @base_url_option
 @api_key_option
-@click.option("--backend", type=click.Choice(["auto", "openai", "local"]), default="auto",
-              show_default=True, help="auto: openai when --base-url is given, else local.")
+@backend_option
 @request_options
 @local_options
 @click.option("--max-steps", type=click.IntRange(1, 1000), default=30, show_default=True,
@@ -399,6 +402,25 @@ def _local_backend(
                       f"{backend.encoder.template_source} chat template{notes})",
                       highlight=False, markup=False)
     return backend
+
+
+def local_checkpoint_family(model: str, local: dict[str, Any]) -> ModelFamily:
+    """Find (or fetch) a local checkpoint without loading weights; return its family.
+
+    For commands whose workers load the model themselves: a missing model is reported
+    once, here, as ``NoModelError``.
+    """
+    try:
+        from model.backends.local import Checkpoint, LocalBackendConfig, resolve_checkpoint
+    except ImportError as exc:
+        raise NoModelError(NO_MODEL_HELP.format(
+            model=model, reason=f"The local backend needs torch and transformers ({exc})."
+        )) from None
+    try:
+        config = LocalBackendConfig(model=model, **local)
+        return Checkpoint.read(resolve_checkpoint(config)).family
+    except BackendError as exc:
+        raise NoModelError(NO_MODEL_HELP.format(model=model, reason=str(exc))) from None
 
 
 def backend_family(backend: Backend, model: str) -> ModelFamily:

@@ -19,9 +19,12 @@ from rich.markup import escape
 
 from agent.cli import (
     api_key_option,
+    backend_option,
     base_url_option,
     browser_config_from,
     launch_browser_options,
+    local_checkpoint_family,
+    local_options,
     main,
     model_options,
     request_options,
@@ -42,6 +45,17 @@ _RESUME_OVERRIDES = {
     "base_url": "base_url",
     "timeout": "request_timeout_s",
 }
+
+
+def _model_source(backend: str, base_url: str | None, oracle: bool, null_model: bool) -> str:
+    """oracle / null when asked; else as ``run``: openai (http) with --base-url, else local."""
+    if oracle:
+        return "oracle"
+    if null_model:
+        return "null"
+    if backend == "local" or (backend == "auto" and not base_url):
+        return "local"
+    return "http"
 
 
 def _parse_apps(values: tuple[str, ...]) -> dict[str, str]:
@@ -76,7 +90,9 @@ def _find_resume_dir(resume: str, out: Path, name: str | None) -> Path:
 @model_options
 @base_url_option
 @api_key_option
+@backend_option
 @request_options
+@local_options
 @click.option("--oracle", is_flag=True,
               help="Play each task's reference solution instead of asking a model.")
 @click.option("--null", "null_model", is_flag=True,
@@ -114,9 +130,14 @@ def bench(
     max_image_tokens: int | None,
     base_url: str | None,
     api_key: str | None,
+    backend: str,
     timeout: float,
     max_tokens: int,
     temperature: float,
+    device: str,
+    dtype: str,
+    attn_implementation: str,
+    device_map: str | None,
     oracle: bool,
     null_model: bool,
     workers: int,
@@ -136,6 +157,7 @@ def bench(
     \b
     screenpilot bench --suite flights --base-url http://127.0.0.1:8000/v1 \\
         --model Qwen/Qwen3-VL-8B-Instruct --workers 4
+    screenpilot bench --suite flights --model DIR     # a local checkpoint (transformers)
     screenpilot bench --suite flights --oracle        # every task's reference solution
     screenpilot bench --resume runs/bench/NAME        # finish an interrupted run
     """
@@ -177,7 +199,9 @@ def bench(
                 task_ids=list(task_ids),
                 tags=list(tags),
                 model=model,
-                model_source="oracle" if oracle else "null" if null_model else "http",
+                model_source=_model_source(backend, base_url, oracle, null_model),
+                local={"device": device, "dtype": dtype,
+                       "attn_implementation": attn_implementation, "device_map": device_map},
                 base_url=base_url,
                 coords=coords,
                 divisor=int(divisor),
@@ -195,15 +219,17 @@ def bench(
             run_dir = out / (name or _default_name(config))
         if api_key:
             config.api_key = SecretStr(api_key)
+        if config.model_source == "local" and config.family is None:
+            config.family = local_checkpoint_family(config.model, config.local)
         if config.model_source == "http" and not config.base_url:
             raise click.UsageError(
                 "give --base-url (an OpenAI-compatible server, e.g. vllm serve ... --port 8000 "
                 "-> http://127.0.0.1:8000/v1), or --oracle / --null to check the tasks "
                 "without a model")
         tasks = _load_tasks(config)
+        who = config.model if config.model_source in ("http", "local") else config.model_source
         console.print(
-            f"[bold]screenpilot bench[/] {len(tasks)} tasks, "
-            f"{escape(config.model if config.model_source == 'http' else config.model_source)}"
+            f"[bold]screenpilot bench[/] {len(tasks)} tasks, {escape(who)}"
             f", {config.workers} worker{'s' * (config.workers != 1)}"
             f"{' on Ray' if config.ray_address else ''}", highlight=False)
         console.print(f"run dir: {run_dir}", highlight=False, markup=False)

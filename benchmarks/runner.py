@@ -74,7 +74,13 @@ from rich.progress import (
 )
 
 from agent.loop import Agent, AgentConfig
-from agent.presets import DEFAULT_MODEL, convention_for, model_family, vision_for
+from agent.presets import (
+    DEFAULT_MODEL,
+    ModelFamily,
+    convention_for,
+    model_family,
+    vision_for,
+)
 from agent.trajectory import RunMeta, StepRecord, TrajectoryRecorder
 from benchmarks.report import (
     Summary,
@@ -111,7 +117,7 @@ START_TIMEOUT_S = 180.0
 """How long a new worker may take to start its browser, apps and model server."""
 WORKER_LOG = "workers/worker-{index}.log"
 RAY_MISSING = "Ray is not installed: pip install 'screenpilot[ray]'"
-ModelSource = Literal["http", "oracle", "null"]
+ModelSource = Literal["http", "local", "oracle", "null"]
 
 
 class BenchError(RuntimeError):
@@ -134,7 +140,15 @@ class BenchConfig(BaseModel):
     """Only tasks carrying at least one of these tags (empty: all)."""
     model: str = DEFAULT_MODEL
     model_source: ModelSource = "http"
-    """http: the OpenAI-compatible server at base_url; oracle/null: benchmarks.oracle."""
+    """http: the OpenAI-compatible server at base_url; local: ``model`` (a hub name or a
+    checkpoint folder) loaded by each worker with transformers; oracle/null:
+    benchmarks.oracle."""
+    family: ModelFamily | None = None
+    """The model family when known better than from the name (read from a local
+    checkpoint's config); decides the coordinate convention and image factor."""
+    local: dict[str, Any] = Field(default_factory=dict)
+    """``LocalBackendConfig`` options of a local model: device, dtype, attn_implementation,
+    device_map."""
     base_url: str | None = None
     api_key: SecretStr | None = Field(default=None, exclude=True)
     """Never written to disk; None: SCREENPILOT_API_KEY / OPENAI_API_KEY / EMPTY."""
@@ -164,10 +178,10 @@ class BenchConfig(BaseModel):
         return {name: url.rstrip("/") for name, url in apps.items()}
 
     def convention(self) -> CoordinateConvention:
-        return convention_for(model_family(self.model), self.coords, self.divisor)
+        return convention_for(self.family or model_family(self.model), self.coords, self.divisor)
 
     def vision(self) -> VisionConfig:
-        return vision_for(model_family(self.model), self.max_image_tokens)
+        return vision_for(self.family or model_family(self.model), self.max_image_tokens)
 
     def saved(self) -> str:
         """The JSON of run.json (the API key is excluded by the field)."""
@@ -330,7 +344,15 @@ class Worker:
         self.env = BrowserEnv(browser)
 
         model, base_url = cfg.model, cfg.base_url
-        if cfg.model_source != "http":
+        if cfg.model_source == "local":
+            from model.backends.local import LocalBackend, LocalBackendConfig
+
+            self.backend = LocalBackend(LocalBackendConfig(
+                model=cfg.model, max_new_tokens=cfg.max_tokens, temperature=cfg.temperature,
+                **cfg.local,
+            ))
+            return
+        if cfg.model_source not in ("http", "local"):
             from benchmarks import oracle
 
             if cfg.model_source == "oracle":

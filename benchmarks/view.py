@@ -322,7 +322,7 @@ def render_bench(run_dir: Path, out_dir: Path) -> str:
     title = f"ScreenPilot bench: {run_dir.name}"
     body = [f"<header><h1>{e(title)}</h1>"]
     facts = {
-        "model": config.get("model") if config.get("model_source", "http") == "http"
+        "model": config.get("model") if config.get("model_source", "http") in ("http", "local")
         else config.get("model_source"),
         "suites": ", ".join(config.get("suites") or []),
         "tasks": len(results),
