@@ -48,6 +48,8 @@ class Turn:
     summary: str
     feedback: tuple[str, ...] = ()
     """What the model was told at this step about the step before."""
+    caption: str = protocol.SCREENSHOT_CAPTION
+    """The text after the image (a zoomed view has its own), replayed as it was sent."""
 
 
 @dataclass
@@ -65,24 +67,32 @@ class History:
         if live >= self.config.recent_images + self.config.fold_chunk:
             self.folded += self.config.fold_chunk
 
-    def messages(self, image: ImagePart, feedback: tuple[str, ...] = ()) -> list[Message]:
-        """The prompt for the next step, whose current screenshot is ``image``."""
+    def messages(
+        self,
+        image: ImagePart,
+        feedback: tuple[str, ...] = (),
+        caption: str = protocol.SCREENSHOT_CAPTION,
+    ) -> list[Message]:
+        """The prompt for the next step, whose current image is ``image``.
+
+        ``caption`` follows the image; keep it in the step's ``Turn`` so the replay matches.
+        """
         progress = [protocol.progress_line(t.step, t.summary) for t in self.turns[: self.folded]]
         out = [
             Message.text("system", self.system),
             Message.text("user", protocol.instruction_text(self.instruction, progress)),
         ]
         for turn in self.turns[self.folded :]:
-            out.append(_user_turn(turn.image, turn.feedback))
+            out.append(_user_turn(turn.image, turn.feedback, turn.caption))
             out.append(Message.text("assistant", _clip(turn.reply, self.config.max_reply_chars)))
-        out.append(_user_turn(image, feedback))
+        out.append(_user_turn(image, feedback, caption))
         return out
 
 
-def _user_turn(image: ImagePart, feedback: tuple[str, ...]) -> Message:
+def _user_turn(image: ImagePart, feedback: tuple[str, ...], caption: str) -> Message:
     parts: list[Part] = [TextPart(text=f) for f in feedback]
     parts.append(image)
-    parts.append(TextPart(text=protocol.SCREENSHOT_CAPTION))
+    parts.append(TextPart(text=caption))
     return Message(role="user", content=tuple(parts))
 
 

@@ -4,14 +4,24 @@ A reply that cannot be used (garbled text, a wrong argument, an action the env
 cannot do) is never fatal: it is recorded, counted, and shown to the model on
 the next turn. Only a broken backend or env ends a run early, as ``error``, and
 the trajectory keeps every step finished before it.
+
+Zooming (``tools.zoom``) is offered only when a ``ZoomTool`` is among the tools. A
+zoom is a step of its own: nothing is executed, and the next step's image is the
+enlarged view cropped from the screenshot the model just saw (no new observation,
+unless an action earlier in the same reply may have changed the screen). Every
+action of that next reply is mapped from the view to the full screen before the env
+runs it; after any step that does not zoom, the model sees the whole screen again.
 """
 
 from __future__ import annotations
 
+import io
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from PIL.Image import Image as PILImage
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.history import History, HistoryConfig, Turn
@@ -22,13 +32,14 @@ from agent.trajectory import (
     StepTimings,
     TrajectoryRecorder,
 )
-from envs.base import Env, EnvError
+from envs.base import Env, EnvError, Observation
 from model import protocol
-from model.messages import Backend, BackendError
+from model.messages import Backend, BackendError, ImagePart, Message
 from model.parser import ParsedReply, ReplyError, ToolCall, parse_reply, render_tool_call
-from model.vision import VisionConfig, prepare_image
-from tools.actions import Action, Answer, Terminate, describe
+from model.vision import RESAMPLE, VisionConfig, prepare_image, visual_tokens
+from tools.actions import Action, Answer, Terminate, Zoom, describe
 from tools.base import Tool, ToolArgumentError
+from tools.zoom import View, ZoomTool
 
 
 class AgentConfig(BaseModel):
@@ -38,12 +49,49 @@ class AgentConfig(BaseModel):
     max_consecutive_invalid: int = Field(default=5, ge=1)
     """Replies in a row that cannot be used before the run ends as ``invalid_replies``."""
     max_calls_per_reply: int = Field(default=5, ge=1)
+    max_zooms_in_row: int = Field(default=3, ge=1)
+    """Zoom steps in a row before a further zoom is refused: the model must act sometime."""
     response_style: protocol.ResponseStyle = "thought_action"
     vision: VisionConfig = Field(default_factory=VisionConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
 
 
 StepCallback = Callable[[StepRecord], None]
+
+
+@dataclass
+class _Acted:
+    """How one reply's calls ended."""
+
+    final: Answer | Terminate | None = None
+    view: View | None = None
+    """Set when the reply zoomed: the next step shows this view."""
+    caption: str = protocol.SCREENSHOT_CAPTION
+    """What follows the next step's image (the zoom caption after a zoom)."""
+    touched: bool = False
+    """An action reached the env, so the screen may have changed since the observation."""
+
+
+@dataclass
+class _Seen:
+    """What the model is shown at one step."""
+
+    obs: Observation
+    image: ImagePart
+    view: View
+    caption: str
+    zoomed: PILImage | None = None
+    """The zoomed view's pixels, at the size sent; None for the full screen."""
+
+    def png(self) -> bytes:
+        """What the recorder keeps: the env's screenshot, or the zoomed view as sent."""
+        if self.zoomed is None:
+            return self.obs.png_bytes()
+        if self.image.mime == "image/png":
+            return self.image.data
+        buf = io.BytesIO()
+        self.zoomed.save(buf, format="PNG", compress_level=1)
+        return buf.getvalue()
 
 
 class Agent:
@@ -61,6 +109,8 @@ class Agent:
         self.backend = backend
         self.env = env
         self.tools = {t.name: t for t in tools}
+        # Zooming is enabled exactly when a ZoomTool is offered (and so in the prompt).
+        self.zoom = next((t for t in tools if isinstance(t, ZoomTool)), None)
         self.config = config or AgentConfig()
         self.recorder = recorder
         self.on_step = on_step
@@ -89,16 +139,21 @@ class Agent:
         history: History | None = None
         feedback: tuple[str, ...] = ()
         invalid_in_row = 0
+        zooms_in_row = 0
+        last = _Acted()
+        obs: Observation | None = None
 
         for step in range(1, cfg.max_steps + 1):
             shown_feedback = feedback
             timings = StepTimings()
             t_step = time.perf_counter()
-            obs = self.env.observe()
+            if obs is None or last.view is None or last.touched:
+                obs = self.env.observe()
             timings.observe_s = time.perf_counter() - t_step
             t = time.perf_counter()
-            image = prepare_image(obs.screenshot, cfg.vision, obs.png)
+            seen = self._show(obs, last)
             timings.encode_s = time.perf_counter() - t
+            image = seen.image
             image_size = (image.width, image.height)
 
             t = time.perf_counter()
@@ -106,7 +161,7 @@ class Agent:
                 schemas = [tool.schema(image_size) for tool in self.tools.values()]
                 system = protocol.system_prompt(schemas, cfg.response_style)
                 history = History(system=system, instruction=instruction, config=cfg.history)
-            messages = history.messages(image, shown_feedback)
+            messages = history.messages(image, shown_feedback, seen.caption)
             timings.prompt_s = time.perf_counter() - t
 
             t = time.perf_counter()
@@ -115,6 +170,8 @@ class Agent:
             result.steps = step
             result.prompt_tokens += completion.prompt_tokens or 0
             result.completion_tokens += completion.completion_tokens or 0
+            prompt_image_tokens = _image_tokens(messages, cfg.vision.factor)
+            result.image_tokens += prompt_image_tokens
 
             t = time.perf_counter()
             parsed = parse_reply(completion.text)
@@ -129,30 +186,37 @@ class Agent:
                 url=obs.url,
                 geometry=obs.geometry,
                 image_size=image_size,
+                view=None if seen.view.is_full else seen.view.as_tuple(),
                 reply=completion.text,
                 thought=parsed.thought,
                 action_summary=parsed.action_summary,
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,
+                image_tokens=visual_tokens(image.height, image.width, cfg.vision.factor),
+                prompt_image_tokens=prompt_image_tokens,
                 warnings=warnings,
             )
             if self.recorder:
-                record.screenshot = self.recorder.write_screenshot(step, obs.png_bytes())
+                record.screenshot = self.recorder.write_screenshot(step, seen.png())
 
             problems: list[tuple[protocol.FeedbackKind, str]] = []
-            final: Action | None = None
+            acted = _Acted()
             if isinstance(parsed, ReplyError):
                 problems.append(("invalid_reply", parsed.message))
             else:
                 record.warnings.extend(parsed.warnings)
                 record.tool_calls = [c.model_dump() for c in parsed.tool_calls]
-                final = self._act(parsed, image_size, record, timings, problems)
+                acted = self._act(
+                    parsed, image_size, seen.view, zooms_in_row, record, timings, problems
+                )
 
             feedback = tuple(protocol.feedback_text(kind, msg) for kind, msg in problems)
             record.error = "; ".join(msg for _, msg in problems) or None
             invalid = any(kind == "invalid_reply" for kind, _ in problems)
             invalid_in_row = invalid_in_row + 1 if invalid else 0
             result.invalid_replies += invalid
+            zooms_in_row = zooms_in_row + 1 if acted.view is not None else 0
+            last = acted
 
             timings.total_s = time.perf_counter() - t_step
             record.timings = timings
@@ -167,14 +231,15 @@ class Agent:
                     reply=_replay_text(parsed),
                     summary=_summary(parsed, record),
                     feedback=shown_feedback,
+                    caption=seen.caption,
                 )
             )
 
-            if isinstance(final, Answer):
-                result.status, result.answer = "success", final.text
+            if isinstance(acted.final, Answer):
+                result.status, result.answer = "success", acted.final.text
                 return result
-            if isinstance(final, Terminate):
-                result.status = final.status
+            if isinstance(acted.final, Terminate):
+                result.status = acted.final.status
                 return result
             if invalid_in_row >= cfg.max_consecutive_invalid:
                 result.status = "invalid_replies"
@@ -185,34 +250,59 @@ class Agent:
         result.status = "max_steps"
         return result
 
+    def _show(self, obs: Observation, last: _Acted) -> _Seen:
+        """The image for this step: the screenshot, or the view the last reply zoomed to."""
+        vision = self.config.vision
+        if last.view is None or last.view.is_full:
+            image = prepare_image(obs.screenshot, vision, obs.png)
+            return _Seen(obs, image, View(), protocol.SCREENSHOT_CAPTION)
+        # Same size as the full-screen image, so the grid in the system prompt holds.
+        size = vision.target_size(obs.screenshot.width, obs.screenshot.height)
+        pixels = last.view.crop(obs.screenshot, size, RESAMPLE)
+        image = prepare_image(pixels, vision)
+        return _Seen(obs, image, last.view, last.caption, pixels)
+
     def _act(
         self,
         parsed: ParsedReply,
         image_size: tuple[int, int],
+        view: View,
+        zooms_in_row: int,
         record: StepRecord,
         timings: StepTimings,
         problems: list[tuple[protocol.FeedbackKind, str]],
-    ) -> Action | None:
-        """Map and execute the reply's calls in order; return a final action if one came."""
+    ) -> _Acted:
+        """Map and execute the reply's calls in order, until a final action or a zoom.
+
+        Each action is mapped through ``view`` first, so coordinates given on a zoomed
+        view reach the env as fractions of the full screen.
+        """
+        acted = _Acted()
         calls = parsed.tool_calls[: self.config.max_calls_per_reply]
         if len(parsed.tool_calls) > len(calls):
             record.warnings.append(f"only the first {len(calls)} tool calls were run")
         for call in calls:
             t = time.perf_counter()
             try:
-                actions = self._to_actions(call, image_size)
+                given = self._to_actions(call, image_size)
             except ToolArgumentError as exc:
                 timings.map_s += time.perf_counter() - t
                 problems.append(("invalid_reply", str(exc)))
-                return None
+                return acted
+            actions = [view.map_action(a) for a in given]
             timings.map_s += time.perf_counter() - t
-            for action in actions:
+            for raw, action in zip(given, actions, strict=True):
                 if isinstance(action, Answer | Terminate):
                     record.actions.append(
                         ActionRecord(action=action, description=describe(action), status="final")
                     )
-                    return action
+                    acted.final = action
+                    return acted
+                if isinstance(raw, Zoom) and isinstance(action, Zoom):
+                    self._zoom(raw, action, image_size, zooms_in_row, record, problems, acted)
+                    return acted
                 res = self.env.execute(action)
+                acted.touched = True
                 timings.execute_s += res.execute_s
                 timings.settle_s += res.settle_s
                 record.actions.append(
@@ -227,8 +317,39 @@ class Agent:
                 )
                 if res.status == "error":
                     problems.append(("action_error", f"{describe(action)}: {res.message}"))
-                    return None
-        return None
+                    return acted
+        return acted
+
+    def _zoom(
+        self,
+        given: Zoom,
+        mapped: Zoom,
+        image_size: tuple[int, int],
+        zooms_in_row: int,
+        record: StepRecord,
+        problems: list[tuple[protocol.FeedbackKind, str]],
+        acted: _Acted,
+    ) -> None:
+        """Do a zoom (``given`` on the image seen, ``mapped`` to the full screen) or refuse it."""
+        limit = self.config.max_zooms_in_row
+        if zooms_in_row >= limit:
+            problems.append(("invalid_reply", protocol.zoom_refused_text(limit)))
+            return
+        tool = self.zoom or ZoomTool()  # a Zoom from some other tool: default settings
+        acted.view = View.around(mapped.region, tool.max_scale)
+        acted.caption = protocol.zoom_caption(
+            tool.box_text(given.region, image_size),
+            acted.view.scale,
+            tool.convention.resolution_text(image_size),
+        )
+        record.actions.append(
+            ActionRecord(
+                action=mapped,
+                description=describe(mapped),
+                status="zoom",
+                info={"view": list(acted.view.as_tuple())},
+            )
+        )
 
     def _to_actions(self, call: ToolCall, image_size: tuple[int, int]) -> list[Action]:
         tool = self.tools.get(call.name)
@@ -236,6 +357,11 @@ class Agent:
             names = ", ".join(self.tools)
             raise ToolArgumentError(f"there is no function {call.name!r}; call one of: {names}.")
         return tool.to_actions(call.arguments, image_size)
+
+
+def _image_tokens(messages: Sequence[Message], factor: int) -> int:
+    """Visual tokens of every image in a request (each image is sent smart-resized)."""
+    return sum(visual_tokens(p.height, p.width, factor) for m in messages for p in m.images())
 
 
 def _replay_text(parsed: ParsedReply | ReplyError) -> str:

@@ -4,7 +4,8 @@ Layout of a run folder::
 
     run.json        what was asked, of which model and env, with which settings
     steps.jsonl     one StepRecord per line, appended and flushed after each step
-    step-001.png    the screenshot the model saw at each step (full resolution)
+    step-001.png    the screenshot the model saw at each step (full resolution; after a
+                    zoom, the zoomed view as it was sent)
     result.json     the RunResult, written when the run ends (also on errors)
 """
 
@@ -45,7 +46,9 @@ class StepTimings(BaseModel):
 class ActionRecord(BaseModel):
     action: Action
     description: str
-    status: Literal["ok", "error", "final"] = "ok"
+    status: Literal["ok", "error", "final", "zoom"] = "ok"
+    """``ok``/``error``: what the env said. ``final``: an answer or terminate, which ends
+    the run. ``zoom``: done by the agent (the next step shows the view; ``info["view"]``)."""
     message: str = ""
     settled: bool = True
     info: dict[str, Any] = Field(default_factory=dict)
@@ -67,8 +70,17 @@ class StepRecord(BaseModel):
     """Why the reply or a call could not be used; shown to the model next turn."""
     warnings: list[str] = Field(default_factory=list)
     actions: list[ActionRecord] = Field(default_factory=list)
+    view: tuple[float, float, float, float] | None = None
+    """(left, top, right, bottom) of the full screenshot this step's image shows, as
+    fractions, when it is a zoomed view; None for the full screen. The actions are in
+    full-screen fractions either way (what the env executed)."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    """As the backend reported them (None when it did not)."""
+    image_tokens: int = 0
+    """Visual tokens of this step's image, from the smart_resize arithmetic."""
+    prompt_image_tokens: int = 0
+    """Visual tokens of every image in this step's request, replayed ones included."""
     timings: StepTimings = Field(default_factory=StepTimings)
 
 
@@ -91,6 +103,8 @@ class RunResult(BaseModel):
     seconds: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    image_tokens: int = 0
+    """Sum of the steps' ``prompt_image_tokens``: the prompt tokens spent on images."""
     invalid_replies: int = 0
     error: str | None = None
     out_dir: str | None = None

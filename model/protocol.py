@@ -94,6 +94,29 @@ SCREENSHOT_CAPTION = (
 """Follows every screenshot, current or replayed, so replayed turns match what was sent."""
 
 
+def zoom_caption(box: str, scale: float, resolution: str) -> str:
+    """Follows a zoomed view instead of ``SCREENSHOT_CAPTION`` (and again when replayed).
+
+    ``box`` is the region as the model asked for it, in its own numbers; ``scale`` how
+    many times the view is enlarged relative to the whole screen; ``resolution`` the grid
+    of the coordinate convention, which the zoomed image keeps.
+    """
+    return (
+        f"Above is a zoomed view of the region around {box} of the previous screenshot, "
+        f"enlarged {round(scale, 1):g}x. The coordinates of your next action refer to this "
+        f"zoomed view, on the same {resolution} grid. The screenshot after that shows the "
+        "whole screen again."
+    )
+
+
+def zoom_refused_text(limit: int) -> str:
+    """Why a zoom was not done: the model zoomed ``limit`` times in a row already."""
+    return (
+        f"image_zoom_in_tool was refused: you already zoomed in {limit} times in a row. "
+        "Act on the screenshot now instead of zooming again."
+    )
+
+
 FeedbackKind = Literal["invalid_reply", "action_error", "note"]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Frozen(BaseModel):
@@ -25,6 +25,33 @@ class Point(_Frozen):
 
     x: float = Field(ge=0.0, le=1.0)
     y: float = Field(ge=0.0, le=1.0)
+
+
+class Region(_Frozen):
+    """A rectangle as fractions of the screenshot: left/right of its width, top/bottom of
+    its height. Never empty, so a region always has pixels to show."""
+
+    left: float = Field(ge=0.0, le=1.0)
+    top: float = Field(ge=0.0, le=1.0)
+    right: float = Field(ge=0.0, le=1.0)
+    bottom: float = Field(ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Region:
+        if not (self.left < self.right and self.top < self.bottom):
+            raise ValueError(
+                f"region ({self.left:g}, {self.top:g}, {self.right:g}, {self.bottom:g}) is "
+                "empty: left must be < right and top < bottom"
+            )
+        return self
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
 
 
 class ScreenGeometry(_Frozen):
@@ -232,13 +259,26 @@ class Terminate(_Frozen):
     status: Literal["success", "failure"] = "success"
 
 
+class Zoom(_Frozen):
+    """Show the model ``region`` enlarged before it acts (the ``zoom`` tool).
+
+    Nothing happens on the screen: the agent answers it with the next image, so envs
+    never receive one. ``label`` is what the model said it wants to look at (recorded only).
+    """
+
+    kind: Literal["zoom"] = "zoom"
+    region: Region
+    label: str | None = None
+
+
 Action = Annotated[
     Click | MoveTo | Drag | Scroll | TypeText | KeyPress | LongPress | Swipe
-    | SystemButton | OpenApp | Wait | Answer | Terminate,
+    | SystemButton | OpenApp | Wait | Answer | Terminate | Zoom,
     Field(discriminator="kind"),
 ]
 
 FINAL_ACTIONS = (Answer, Terminate)
+"""Actions that end the task. A ``Zoom`` does not: the agent answers it with an image."""
 
 
 def describe(action: Action) -> str:
@@ -277,4 +317,7 @@ def describe(action: Action) -> str:
             return f"answer {t!r}"
         case Terminate(status=s):
             return f"terminate {s}"
+        case Zoom(region=r, label=label):
+            text = f"zoom ({r.left:.3f}, {r.top:.3f}) -> ({r.right:.3f}, {r.bottom:.3f})"
+            return f"{text} {label!r}" if label else text
     raise TypeError(f"not an action: {action!r}")

@@ -108,3 +108,27 @@ def coerce_xy(value: Any) -> tuple[float, float]:
         if math.isfinite(x) and math.isfinite(y):
             return x, y
     raise ToolArgumentError(f"coordinate {value!r} must be two numbers [x, y].")
+
+
+def coerce_box(value: Any) -> tuple[float, float, float, float]:
+    """Read an [x1, y1, x2, y2] box from what models send: ``[10, 20, 300, 400]``,
+    ``"[10, 20, 300, 400]"``, ``["10", "20", "300", "400"]`` or two corners
+    ``[[10, 20], [300, 400]]``."""
+    numbers: Any = value
+    if isinstance(value, str):
+        numbers = _NUMBER.findall(value)
+    elif (
+        isinstance(value, Sequence)
+        and len(value) == 2
+        and all(isinstance(v, Sequence | Mapping) and not isinstance(v, str) for v in value)
+    ):
+        numbers = [*coerce_xy(value[0]), *coerce_xy(value[1])]
+    if isinstance(numbers, Sequence) and not isinstance(numbers, bytes) and len(numbers) == 4:
+        try:
+            x1, y1, x2, y2 = (float(v) for v in numbers)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+                return x1, y1, x2, y2
+    raise ToolArgumentError(f"bbox {value!r} must be four numbers [x1, y1, x2, y2].")
