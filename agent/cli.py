@@ -14,13 +14,19 @@ from rich.table import Table
 
 from agent.calibrate import calibrate_browser
 from agent.loop import Agent, AgentConfig
-from agent.presets import DEFAULT_MODEL, ModelFamily, convention_for, model_family, vision_for
+from agent.presets import (
+    DEFAULT_MODEL,
+    ModelFamily,
+    agent_tools,
+    convention_for,
+    model_family,
+    vision_for,
+)
 from agent.trajectory import RunMeta, RunResult, StepRecord, TrajectoryRecorder
 from envs.base import EnvError
 from envs.browser import BrowserConfig, BrowserEnv
 from model.messages import Backend, BackendError
 from model.vision import VisionConfig
-from tools.computer_use import ComputerUse
 from tools.coordinates import CoordinateConvention
 
 NO_MODEL_HELP = """\
@@ -94,6 +100,10 @@ launch_browser_options = _options(
     _VIEWPORT_OPTION, _SCALE_OPTION, _HEADLESS_OPTION, _BROWSER_PATH_OPTION, _BROWSER_ARG_OPTION,
 )
 """``browser_options`` without --cdp-url, for commands whose browsers are always launched."""
+
+zoom_option = click.option(
+    "--zoom/--no-zoom", default=False, show_default=True,
+    help="Offer the model image_zoom_in_tool: look closer at a region before acting.")
 
 model_options = _options(
     click.option("--model", default=DEFAULT_MODEL, show_default=True,
@@ -188,6 +198,7 @@ def model_settings(
 @local_options
 @click.option("--max-steps", type=click.IntRange(1, 1000), default=30, show_default=True,
               help="Model calls before the run ends as max_steps.")
+@zoom_option
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
               help="Folder that receives one trajectory folder per run.")
 @browser_options
@@ -208,6 +219,7 @@ def run(
     max_tokens: int,
     temperature: float,
     max_steps: int,
+    zoom: bool,
     out: Path,
     as_json: bool,
     quiet: bool,
@@ -238,6 +250,7 @@ def run(
         "coordinates": convention.model_dump(),
         "base_url": base_url,
         "family": family,
+        "zoom": zoom,
     }
     if hasattr(llm, "notes"):
         settings["local"] = {**local, "notes": llm.notes}
@@ -264,7 +277,8 @@ def run(
         else:
             with env:
                 status.update("step 1: waiting for the model…")
-                agent = Agent(llm, env, [ComputerUse(convention)], config, recorder, on_step)
+                agent = Agent(llm, env, agent_tools(convention, zoom), config, recorder,
+                              on_step)
                 result = agent.run(instruction)
     finally:
         status.stop()

@@ -1,4 +1,5 @@
-"""Settings that follow from the model family: image factor and coordinate convention."""
+"""Settings that follow from the model family (image factor, coordinate convention) and
+the tools offered to the model."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import re
 from typing import Literal
 
 from model.vision import VisionConfig
+from tools.base import Tool
+from tools.computer_use import ComputerUse
 from tools.coordinates import CoordinateConvention
+from tools.zoom import ZoomTool
 
 DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
 
@@ -38,3 +42,14 @@ def convention_for(
     if kind == "auto":
         kind = "absolute" if family == "qwen2.5-vl" else "relative"
     return CoordinateConvention(kind=kind, divisor=divisor)
+
+
+def agent_tools(convention: CoordinateConvention, zoom: bool = False) -> list[Tool]:
+    """The tools offered to the model: computer_use, and the zoom tool when asked for.
+
+    Both read coordinates in the same convention, so a box and a click mean the same grid.
+    """
+    tools: list[Tool] = [ComputerUse(convention)]
+    if zoom:
+        tools.append(ZoomTool(convention))
+    return tools

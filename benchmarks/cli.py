@@ -28,6 +28,7 @@ from agent.cli import (
     main,
     model_options,
     request_options,
+    zoom_option,
 )
 
 __all__ = ["main"]
@@ -112,6 +113,7 @@ def _find_resume_dir(resume: str, out: Path, name: str | None) -> Path:
               "in error.")
 @click.option("--max-steps", type=click.IntRange(1, 1000), default=30, show_default=True,
               help="Steps per task unless the task file sets max_steps.")
+@zoom_option
 @click.option("--task-timeout", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               help="Wall-clock limit per task; the worker is killed and the task is an error.")
 @click.option("--app", "app_urls", multiple=True, metavar="NAME=URL",
@@ -147,6 +149,7 @@ def bench(
     resume: str | None,
     retry_errors: bool,
     max_steps: int,
+    zoom: bool,
     task_timeout: float | None,
     app_urls: tuple[str, ...],
     quiet: bool,
@@ -210,6 +213,7 @@ def bench(
                 temperature=temperature,
                 request_timeout_s=timeout,
                 max_steps=max_steps,
+                zoom=zoom,
                 task_timeout_s=task_timeout,
                 workers=workers,
                 ray_address=ray_address,

@@ -77,6 +77,7 @@ from agent.loop import Agent, AgentConfig
 from agent.presets import (
     DEFAULT_MODEL,
     ModelFamily,
+    agent_tools,
     convention_for,
     model_family,
     vision_for,
@@ -93,7 +94,6 @@ from benchmarks.report import (
 from envs.browser import BrowserConfig, BrowserEnv
 from model.messages import Backend
 from model.vision import VisionConfig
-from tools.computer_use import ComputerUse
 from tools.coordinates import CoordinateConvention
 
 if TYPE_CHECKING:
@@ -160,6 +160,8 @@ class BenchConfig(BaseModel):
     request_timeout_s: float = Field(default=120.0, gt=0)
     max_steps: int = Field(default=30, ge=1)
     """Steps per task unless the task file sets max_steps."""
+    zoom: bool = False
+    """Offer the model the zoom tool (``tools.zoom``) besides computer_use."""
     task_timeout_s: float | None = Field(default=None, gt=0)
     """Wall-clock limit of one task (setup + agent + evaluation); the worker is killed."""
     workers: int = Field(default=1, ge=0, le=256)
@@ -479,7 +481,8 @@ class Worker:
         def on_step(record: StepRecord) -> None:
             result.model_seconds += record.timings.model_s
 
-        agent = Agent(self.backend, self.env, [ComputerUse(convention)], agent_config, recorder,
+        agent = Agent(self.backend, self.env, agent_tools(convention, cfg.zoom), agent_config,
+                      recorder,
                       on_step)
         return agent.run(task.instruction)
 

@@ -28,7 +28,8 @@ from benchmarks.report import (
     summarize,
     summary_rows,
 )
-from tools.actions import Click, Drag, LongPress, MoveTo, Point, Scroll, Swipe
+from tools.actions import Click, Drag, LongPress, MoveTo, Point, Scroll, Swipe, Zoom
+from tools.zoom import View
 
 __all__ = ["ViewError", "render_bench", "render_trajectory", "write_view"]
 
@@ -115,23 +116,38 @@ Lines = list[tuple[Point, Point]]
 def _marks(record: StepRecord, pointer: Point | None) -> tuple[Marks, Lines, Point | None]:
     """The (css class, point, label) markers and (start, end) lines of a step's actions,
     and where the pointer is after them. A drag without a start (Qwen's left_click_drag)
-    starts where the pointer was, when an earlier action put it somewhere known."""
+    starts where the pointer was, when an earlier action put it somewhere known.
+
+    Actions are recorded in fractions of the full screen; on a step that showed a zoomed
+    view, the markers are drawn on that view's image, so they are mapped onto it. A zoom
+    is drawn as a box around the region the next step enlarges."""
+    view = View.from_tuple(record.view)
     marks: Marks = []
     lines: Lines = []
+
+    def on_image(p: Point) -> Point:
+        return view.from_screen(p)
+
     for n, rec in enumerate(record.actions, start=1):
         a = rec.action
         label = str(n) if len(record.actions) > 1 else ""
         if isinstance(a, Click | MoveTo | Scroll | LongPress):
             if a.point is not None:
-                marks.append((f"mark {a.kind}", a.point, label))
+                marks.append((f"mark {a.kind}", on_image(a.point), label))
                 pointer = a.point
         elif isinstance(a, Drag | Swipe):
             start = a.start if a.start is not None else pointer
             if start is not None:
-                marks.append(("mark start", start, label))
-                lines.append((start, a.end))
-            marks.append(("mark end", a.end, label))
+                marks.append(("mark start", on_image(start), label))
+                lines.append((on_image(start), on_image(a.end)))
+            marks.append(("mark end", on_image(a.end), label))
             pointer = a.end
+        elif isinstance(a, Zoom):
+            r = a.region
+            corners = [on_image(Point(x=x, y=y)) for x, y in
+                       ((r.left, r.top), (r.right, r.top), (r.right, r.bottom), (r.left, r.bottom))]
+            lines.extend(zip(corners, corners[1:] + corners[:1], strict=True))
+            marks.append(("mark zoom", on_image(Point(x=r.left, y=r.top)), label or "zoom"))
     return marks, lines, pointer
 
 
@@ -242,6 +258,8 @@ td.num, th.num { text-align: right; }
         box-shadow: 0 0 0 1px #fff; font: bold 11px/16px sans-serif; color: #fff;
         text-align: center; pointer-events: none; }
 .mark.end { border-color: #1f6fff; background: rgba(31,111,255,.2); }
+.mark.zoom { width: auto; height: auto; margin: 0; padding: 0 4px; border: 0; border-radius: 0;
+             background: #1f6fff; font-weight: normal; line-height: 16px; }
 .path { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
 .path line { stroke: #1f6fff; stroke-width: 2; vector-effect: non-scaling-stroke; }
 .detail { flex: 1 1 auto; min-width: 0; }

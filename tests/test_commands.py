@@ -52,10 +52,12 @@ def test_demo_runs_a_local_checkpoint(tmp_path: Path) -> None:
     assert [s.step for s in steps] == [1, 2]
     for step in steps:
         assert step.image_size == (1280, 800)
-        assert (step.prompt_tokens or 0) > 1000  # 40 x 25 visual tokens, plus the text
+        assert step.image_tokens == (1280 // 32) * (800 // 32) == 1000
+        # the model's own count: the visual tokens of every image, plus the text
+        assert (step.prompt_tokens or 0) > step.prompt_image_tokens
         assert 1 <= (step.completion_tokens or 0) <= 16
-    # the second request replays the first screenshot: more than one image's tokens
-    assert (steps[1].prompt_tokens or 0) > 2000
+    # the second request replays the first screenshot
+    assert [s.prompt_image_tokens for s in steps] == [1000, 2000]
     result = json.loads((run_dir / "result.json").read_text())
     assert result["status"] in ("max_steps", "invalid_replies")
 

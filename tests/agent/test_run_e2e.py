@@ -9,6 +9,7 @@ page itself.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,8 +84,10 @@ class PagePolicy:
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     browser_args = [f"--browser-arg={a}" for a in TEST_BROWSER_ARGS]
+    # HF_HUB_OFFLINE: without --base-url the default model must never be downloaded here
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     return subprocess.run([SCREENPILOT, "run", *args, *browser_args], capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
 
 
 def only_run_dir(out: Path) -> Path:
@@ -147,9 +150,13 @@ def test_terminate_failure_exits_1_and_json_result(tmp_path: Path) -> None:
     with serve_directory(PAGES) as web, ScriptedModel([reply]) as model:
         proc = run_cli("Do the impossible.", "--url", web.url("/e2e.html"), "--base-url",
                        model.base_url, "--model", model.model, "--out", str(tmp_path),
-                       "--json", "--quiet", "--max-tokens", "77", "--temperature", "0.5")
+                       "--json", "--quiet", "--max-tokens", "77", "--temperature", "0.5",
+                       "--zoom")
         (request,) = model.requests
     assert request["max_tokens"] == 77 and request["temperature"] == 0.5
+    # --zoom offers the zoom tool beside computer_use, in the system prompt
+    system = request["messages"][0]["content"]
+    assert '"name": "image_zoom_in_tool"' in system and '"name": "computer_use"' in system
     assert proc.returncode == 1, proc.stderr
     result = RunResult.model_validate_json(proc.stdout)
     assert result.status == "failure" and result.steps == 1
@@ -159,7 +166,7 @@ def test_no_model_stops_with_a_clear_message(tmp_path: Path) -> None:
     proc = run_cli("Anything.", "--url", "http://127.0.0.1:9/", "--out", str(tmp_path))
     assert proc.returncode == 2
     assert "--base-url" in proc.stderr and "Qwen/Qwen3-VL-2B-Instruct" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert "hf download" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_unreachable_model_server_ends_as_error_and_keeps_the_record(tmp_path: Path) -> None:

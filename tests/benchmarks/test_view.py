@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from agent.trajectory import read_steps
+from agent.trajectory import ActionRecord, StepRecord, read_steps
 from benchmarks.runner import BenchOutcome, run_bench
-from benchmarks.view import write_view
+from benchmarks.view import render_step, write_view
 from envs.browser import BrowserConfig, BrowserEnv
 from tests.benchmarks.runner_support import MiniPolicy, bench_config, serve_mini
 from tests.support import screen_oracle as oracle
 from tests.support.scripted_model import ScriptedModel
+from tools.actions import Click, Point, Region, ScreenGeometry, Zoom
 
 SCREENPILOT = str(Path(sys.executable).with_name("screenpilot"))
 EVIL = "<script>window.__pwned = 1</script> & <b>not bold</b>"
@@ -184,3 +185,21 @@ def test_view_command_with_out_elsewhere(bench_run: BenchOutcome, viewer: Browse
     proc = subprocess.run([SCREENPILOT, "view", str(tmp_path)], capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 1 and "neither a bench run dir" in proc.stderr
+
+
+def test_marks_of_a_zoomed_step_are_drawn_on_the_zoomed_image(tmp_path: Path) -> None:
+    """Actions are recorded on the full screen; a zoomed step's screenshot is the view."""
+    geometry = ScreenGeometry(physical_width=1280, physical_height=800, logical_width=1280,
+                              logical_height=800)
+    click = Click(point=Point(x=0.5, y=0.3))
+    zoom = Zoom(region=Region(left=0.4, top=0.4, right=0.6, bottom=0.6))
+    zoomed = StepRecord(step=2, started_at=0.0, geometry=geometry, image_size=(1280, 800),
+                        reply="", view=(0.25, 0.25, 0.75, 0.75), screenshot="step-002.png",
+                        actions=[ActionRecord(action=click, description="click")])
+    html = render_step(zoomed, tmp_path, tmp_path, "s2")
+    assert 'data-x="0.500000" data-y="0.100000"' in html  # (0.3 - 0.25) / 0.5
+    full = zoomed.model_copy(update={"view": None, "actions": [
+        ActionRecord(action=zoom, description="zoom", status="zoom")]})
+    html = render_step(full, tmp_path, tmp_path, "s1")
+    assert 'class="mark zoom"' in html and 'data-x="0.400000" data-y="0.400000"' in html
+    assert html.count("<line ") == 4  # the box around the region enlarged next
