@@ -334,8 +334,8 @@ def calibrate(
 
 @main.command("make-tiny-model")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--family", type=click.Choice(["qwen3-vl", "qwen2.5-vl"]), default="qwen3-vl",
-              show_default=True)
+@click.option("--family", type=click.Choice(["qwen3-vl", "qwen3-vl-moe", "qwen2.5-vl"]),
+              default="qwen3-vl", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same weights.")
 def make_tiny_model_command(directory: Path, family: str, seed: int) -> None:
     """Write a tiny random Qwen-VL checkpoint to DIRECTORY, for tests and offline demos.

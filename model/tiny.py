@@ -24,7 +24,7 @@ from model import chatml, protocol
 
 __all__ = ["TinyFamily", "make_tiny_model"]
 
-TinyFamily = Literal["qwen3-vl", "qwen2.5-vl"]
+TinyFamily = Literal["qwen3-vl", "qwen3-vl-moe", "qwen2.5-vl"]
 
 _VOCAB_SIZE = 1024
 """Learned vocabulary (bytes + merges + special tokens); small keeps the model small."""
@@ -118,8 +118,6 @@ def _config(family: TinyFamily, vocab: int, ids: dict[str, int]) -> Any:
         return Qwen2_5_VLConfig(
             text_config=text, vision_config=vision, bos_token_id=ids["pad_token_id"], **ids
         )
-    from transformers import Qwen3VLConfig
-
     text["rope_parameters"] = {
         "rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": [4, 2, 2],
         "mrope_interleaved": True,
@@ -130,6 +128,14 @@ def _config(family: TinyFamily, vocab: int, ids: dict[str, int]) -> Any:
         "temporal_patch_size": 2, "num_position_embeddings": 144,
         "deepstack_visual_indexes": [0],
     }  # fmt: skip
+    if family == "qwen3-vl-moe":
+        from transformers import Qwen3VLMoeConfig
+
+        text.update(num_local_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
+                    decoder_sparse_step=1)
+        return Qwen3VLMoeConfig(text_config=text, vision_config=vision, **ids)
+    from transformers import Qwen3VLConfig
+
     return Qwen3VLConfig(text_config=text, vision_config=vision, **ids)
 
 

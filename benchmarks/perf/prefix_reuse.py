@@ -39,7 +39,7 @@ from rich.table import Table
 from agent.history import HistoryConfig
 from agent.loop import Agent, AgentConfig
 from benchmarks.apps.flights import FlightsServer
-from benchmarks.perf.step_overhead import BOXES_JS, NO_NETWORK, call_reply
+from benchmarks.perf.step_overhead import BOXES_JS, NO_NETWORK, call_reply, centre_on_grid
 from envs.browser import BrowserConfig, BrowserEnv
 from model.backends.local import Checkpoint, PromptEncoder
 from model.messages import Completion, Message
@@ -56,10 +56,7 @@ BASELINE = "sliding 4 (OSWorld)"
 
 def episode(width: int, height: int, boxes: dict[str, list[float]]) -> list[str]:
     """Fifteen replies: fill the search form, search, browse the results, finish."""
-
-    def grid(name: str) -> list[int]:
-        x, y, w, h = boxes[name]
-        return [round((x + w / 2) / width * 1000), round((y + h / 2) / height * 1000)]
+    grid = centre_on_grid(boxes, width, height)
 
     return [
         call_reply("Click the From field.", action="left_click", coordinate=grid("from")),

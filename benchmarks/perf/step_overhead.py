@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from itertools import cycle
 
 from rich.console import Console
@@ -54,12 +55,21 @@ class CannedBackend:
         pass
 
 
-def _replies(width: int, height: int, boxes: dict[str, list[float]]) -> list[str]:
-    """Click the From field, type, submit, scroll the results down and up."""
+def centre_on_grid(
+    boxes: dict[str, list[float]], width: int, height: int
+) -> Callable[[str], list[int]]:
+    """``name -> [x, y]``: the centre of an element's box (``BOXES_JS``) on the 1000 grid."""
 
     def grid(name: str) -> list[int]:
         x, y, w, h = boxes[name]
         return [round((x + w / 2) / width * 1000), round((y + h / 2) / height * 1000)]
+
+    return grid
+
+
+def _replies(width: int, height: int, boxes: dict[str, list[float]]) -> list[str]:
+    """Click the From field, type, submit, scroll the results down and up."""
+    grid = centre_on_grid(boxes, width, height)
 
     return [
         call_reply("Click the From field.", action="left_click", coordinate=grid("from")),

@@ -183,6 +183,20 @@ def test_a_qwen25_checkpoint_is_recognised_and_sees_factor_28_images(tiny_qwen25
             b.complete(conversation(wrong))
 
 
+def test_a_qwen3_moe_checkpoint_runs_like_a_dense_one(tmp_path: Path) -> None:
+    from model.tiny import make_tiny_model
+
+    folder = make_tiny_model(tmp_path / "moe", family="qwen3-vl-moe")
+    with LocalBackend(LocalBackendConfig(model=str(folder), max_new_tokens=4)) as b:
+        assert (b.checkpoint.model_type, b.family, b.checkpoint.factor) == (
+            "qwen3_vl_moe", "qwen3-vl", 32)
+        assert type(b.model).__name__ == "Qwen3VLMoeForConditionalGeneration"
+        image = prepare_image(screenshot(640, 480), VisionConfig.qwen3_vl())
+        completion = b.complete(conversation(image))
+        assert completion.prompt_tokens == b.encode(conversation(image)).prompt_tokens
+        assert completion.completion_tokens == 4 or completion.finish_reason == "stop"
+
+
 # --- loading and its errors ----------------------------------------------------------
 
 
