@@ -33,8 +33,8 @@ NO_MODEL_HELP = """\
 {reason}
 
 The default backend runs {model} on this machine through transformers
-(--backend local); it needs the weights (about 4 GB for the 2B model), fetched from
-the Hugging Face Hub on first use. Other ways to point ScreenPilot at a model:
+(--backend local); it needs the weights (several GB), fetched from the Hugging
+Face Hub on first use. Other ways to point ScreenPilot at a model:
 
   --model /path/to/checkpoint       a folder made by `hf download MODEL --local-dir DIR`
   --base-url URL --model NAME       any OpenAI-compatible server, for example
