@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -236,8 +237,7 @@ def run(
     console = Console(stderr=True, quiet=quiet)
     if url is None and browser["cdp_url"] is None:
         raise click.UsageError("give --url (the page to start on) or --cdp-url")
-    local = {"device": device, "dtype": dtype, "attn_implementation": attn_implementation,
-             "device_map": device_map}
+    local = local_settings(device, dtype, attn_implementation, device_map)
     llm = make_backend(backend, model, base_url, api_key, timeout, max_tokens, temperature,
                        local, console)
     family = backend_family(llm, model)
@@ -385,29 +385,38 @@ def make_backend(
     )
 
 
+@contextmanager
+def _local_model_errors(model: str) -> Iterator[None]:
+    """A local model that cannot be had becomes ``NoModelError`` (exit 2) saying what to do.
+
+    torch and transformers are imported only when used, so their absence shows up here
+    as an ImportError too.
+    """
+    try:
+        yield
+    except ImportError as exc:
+        reason = (f"The local backend needs torch and transformers ({exc}): install them with "
+                  "`pip install 'screenpilot[local]'` (scripts/setup.sh does it with "
+                  "EXTRAS=local).")
+        raise NoModelError(NO_MODEL_HELP.format(model=model, reason=reason)) from None
+    except BackendError as exc:
+        raise NoModelError(NO_MODEL_HELP.format(model=model, reason=str(exc))) from None
+
+
 def _local_backend(
     model: str, max_tokens: int, temperature: float, local: dict[str, Any],
     console: Console | None,
 ) -> Backend:
-    try:
-        from model.backends.local import LocalBackend, LocalBackendConfig
-    except ImportError as exc:  # torch or transformers missing
-        raise NoModelError(NO_MODEL_HELP.format(
-            model=model,
-            reason=f"The local backend needs torch and transformers ({exc}): install them "
-            "with `pip install 'screenpilot[local]'` (scripts/setup.sh does it with "
-            "EXTRAS=local).",
-        )) from None
+    from model.backends.local import LocalBackend, LocalBackendConfig
+
     config = LocalBackendConfig(
         model=model, max_new_tokens=max_tokens, temperature=temperature, **local
     )
     if console is not None:
         console.print(f"loading {escape(model)} with transformers (the first use of a hub name "
                       "downloads it)…", highlight=False)
-    try:
+    with _local_model_errors(model):
         backend = LocalBackend(config)
-    except BackendError as exc:
-        raise NoModelError(NO_MODEL_HELP.format(model=model, reason=str(exc))) from None
     if console is not None:
         notes = "".join(f", {note}" for note in backend.notes)
         console.print(f"loaded {backend.checkpoint.family} on {backend.device} "
@@ -424,17 +433,18 @@ def local_checkpoint_family(model: str, local: dict[str, Any]) -> ModelFamily:
     For commands whose workers load the model themselves: a missing model is reported
     once, here, as ``NoModelError``.
     """
-    try:
-        from model.backends.local import Checkpoint, LocalBackendConfig, resolve_checkpoint
-    except ImportError as exc:
-        raise NoModelError(NO_MODEL_HELP.format(
-            model=model, reason=f"The local backend needs torch and transformers ({exc})."
-        )) from None
-    try:
-        config = LocalBackendConfig(model=model, **local)
-        return Checkpoint.read(resolve_checkpoint(config)).family
-    except BackendError as exc:
-        raise NoModelError(NO_MODEL_HELP.format(model=model, reason=str(exc))) from None
+    from model.backends.local import Checkpoint, LocalBackendConfig, resolve_checkpoint
+
+    with _local_model_errors(model):
+        return Checkpoint.read(resolve_checkpoint(LocalBackendConfig(model=model, **local))).family
+
+
+def local_settings(
+    device: str, dtype: str, attn_implementation: str, device_map: str | None
+) -> dict[str, Any]:
+    """The ``local_options`` values as ``LocalBackendConfig`` fields."""
+    return {"device": device, "dtype": dtype, "attn_implementation": attn_implementation,
+            "device_map": device_map}
 
 
 def backend_family(backend: Backend, model: str) -> ModelFamily:

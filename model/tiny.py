@@ -84,7 +84,7 @@ def _tokenizer(vocab_size: int) -> Any:
 
 
 def _token_ids(tokenizer: Any) -> dict[str, int]:
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in (*chatml.SPECIAL_TOKENS,)}
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in chatml.SPECIAL_TOKENS}
     return {
         "image_token_id": ids[chatml.IMAGE_PAD],
         "video_token_id": ids[chatml.VIDEO_PAD],

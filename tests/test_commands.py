@@ -77,3 +77,14 @@ def test_demo_runs_the_agent_on_the_flight_site(tmp_path: Path) -> None:
     (step,) = read_steps(run_dir)
     assert step.url is not None and re.fullmatch(r"http://127\.0\.0\.1:\d+/", step.url)
     assert oracle.last_image(request).size == (1280, 800)
+
+
+def test_run_without_torch_says_how_to_install_it(tiny_qwen3: Path) -> None:
+    """torch is imported only when the local model is used: its absence is exit 2, no trace."""
+    code = ("import sys; sys.modules['torch'] = None; from benchmarks.cli import main; "
+            f"main(['run', 'x', '--url', 'http://127.0.0.1:9/', '--model', {str(tiny_qwen3)!r}])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr
+    assert "needs torch and transformers" in proc.stderr and "screenpilot[local]" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -39,7 +39,13 @@ from rich.table import Table
 from agent.history import HistoryConfig
 from agent.loop import Agent, AgentConfig
 from benchmarks.apps.flights import FlightsServer
-from benchmarks.perf.step_overhead import BOXES_JS, NO_NETWORK, call_reply, centre_on_grid
+from benchmarks.perf.step_overhead import (
+    BOXES_JS,
+    NO_NETWORK,
+    CannedBackend,
+    call_reply,
+    centre_on_grid,
+)
 from envs.browser import BrowserConfig, BrowserEnv
 from model.backends.local import Checkpoint, PromptEncoder
 from model.messages import Completion, Message
@@ -77,21 +83,16 @@ def episode(width: int, height: int, boxes: dict[str, list[float]]) -> list[str]
     ]
 
 
-class RecordingBackend:
+class RecordingBackend(CannedBackend):
     """Answers from the script at once and keeps every request it was sent."""
 
-    name = "scripted"
-
     def __init__(self, replies: list[str]) -> None:
-        self.replies = list(replies)
+        super().__init__(replies)
         self.requests: list[list[Message]] = []
 
     def complete(self, messages: list[Message]) -> Completion:
         self.requests.append(messages)
-        return Completion(text=self.replies[len(self.requests) - 1])
-
-    def close(self) -> None:
-        pass
+        return super().complete(messages)
 
 
 def token_keys(encoder: PromptEncoder, messages: list[Message]) -> list[object]:

@@ -25,12 +25,14 @@ weights give a ``BackendError`` that says how to download them or where to point
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import inspect
 import io
 import json
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -59,6 +61,9 @@ FAMILIES: dict[str, Literal["qwen3-vl", "qwen2.5-vl"]] = {
     "qwen2_5_vl": "qwen2.5-vl",
 }
 """``model_type`` in a checkpoint's config.json → the family whose prompt and grid we use."""
+
+_PIXEL_CACHE_SIZE = 16
+"""Processed screenshots kept per encoder: more than any history policy replays."""
 
 _CHECKPOINT_FILES = ["*.json", "*.jinja", "*.safetensors", "*.txt", "*.model", "tokenizer*"]
 """What is fetched from the hub: config, tokenizer, templates and safetensors weights."""
@@ -290,6 +295,7 @@ class PromptEncoder:
         self.template_source = "checkpoint" if template else "screenpilot"
         self.template: str = template or chatml.CHAT_TEMPLATE
         self.image_pad_id = self._single_id(chatml.IMAGE_PAD)
+        self._pixel_cache: OrderedDict[bytes, tuple[Any, list[int]]] = OrderedDict()
 
     @property
     def mode(self) -> str:
@@ -297,13 +303,13 @@ class PromptEncoder:
         return "processor" if self.processor is not None else "image-processor"
 
     def _single_id(self, token: str) -> int:
-        ids = self.tokenizer.encode(token, add_special_tokens=False)
-        if len(ids) != 1:
+        ids = self.token_ids((token,))
+        if not ids:
             raise BackendError(
                 f"the tokenizer of {self.checkpoint.folder} has no {token} token; it is not "
                 "a Qwen-VL tokenizer"
             )
-        return int(ids[0])
+        return ids[0]
 
     def token_ids(self, tokens: tuple[str, ...]) -> list[int]:
         """Ids of those ``tokens`` that are single tokens in this vocabulary."""
@@ -332,37 +338,50 @@ class PromptEncoder:
 
     def encode(self, messages: list[Message]) -> Encoded:
         """Tokenize ``messages`` with their images, exactly as the model will read them."""
-        images = [self._image(part) for m in messages for part in m.images()]
+        parts = [part for m in messages for part in m.images()]
+        factor = self.checkpoint.factor
+        for part in parts:
+            if part.width % factor or part.height % factor:
+                raise BackendError(
+                    f"an image of {part.width}x{part.height} is not on this model's "
+                    f"{factor}-pixel grid: the agent prepared it for another model family; "
+                    f"{self.checkpoint.folder} is {self.checkpoint.family} (factor {factor})"
+                )
         text = self.render(messages)
         pads = text.count(chatml.IMAGE_PAD)
-        if pads != len(images):
+        if pads != len(parts):
             raise BackendError(
-                f"the chat template placed {pads} image markers for {len(images)} images; "
+                f"the chat template placed {pads} image markers for {len(parts)} images; "
                 f"the template of {self.checkpoint.folder} does not read image parts"
             )
-        factor = self.checkpoint.factor
-        tokens = [visual_tokens(im.height, im.width, factor) for im in images]
+        tokens = [visual_tokens(p.height, p.width, factor) for p in parts]
         if self.processor is not None:
             try:
-                inputs = self._with_processor(text, images)
+                inputs = self._with_processor(text, [_decode(p) for p in parts])
             except Exception:  # the full processor is an optimisation; fall back, once
                 self.processor = None
             else:
                 return Encoded(inputs=inputs, text=text, image_tokens=tokens)
-        return Encoded(inputs=self._with_image_processor(text, images, tokens), text=text,
+        return Encoded(inputs=self._with_image_processor(text, parts, tokens), text=text,
                        image_tokens=tokens)  # fmt: skip
 
-    def _image(self, part: ImagePart) -> Image.Image:
-        factor = self.checkpoint.factor
-        if part.width % factor or part.height % factor:
-            raise BackendError(
-                f"an image of {part.width}x{part.height} is not on this model's "
-                f"{factor}-pixel grid: the agent prepared it for another model family; "
-                f"{self.checkpoint.folder} is {self.checkpoint.family} (factor {factor})"
-            )
-        image = Image.open(io.BytesIO(part.data))
-        image.load()
-        return image.convert("RGB") if image.mode != "RGB" else image
+    def _pixels(self, part: ImagePart) -> tuple[Any, list[int]]:
+        """One image's ``pixel_values`` rows and ``[t, h, w]`` grid, remembered by content.
+
+        A request replays earlier screenshots, so most of its images were processed at an
+        earlier step; decoding and normalising one 1280x800 screenshot costs ~30 ms.
+        """
+        key = hashlib.blake2b(part.data, digest_size=16).digest()
+        hit = self._pixel_cache.get(key)
+        if hit is not None:
+            self._pixel_cache.move_to_end(key)
+            return hit
+        out = self.image_processor(images=[_decode(part)], do_resize=False, return_tensors="pt")
+        hit = (out["pixel_values"], out["image_grid_thw"][0].tolist())
+        self._pixel_cache[key] = hit
+        if len(self._pixel_cache) > _PIXEL_CACHE_SIZE:
+            self._pixel_cache.popitem(last=False)
+        return hit
 
     def _with_processor(self, text: str, images: list[Image.Image]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
@@ -372,24 +391,24 @@ class PromptEncoder:
         return dict(self.processor(**kwargs))
 
     def _with_image_processor(
-        self, text: str, images: list[Image.Image], tokens: list[int]
+        self, text: str, parts: list[ImagePart], tokens: list[int]
     ) -> dict[str, Any]:
         import torch
 
         out: dict[str, Any] = {}
-        if images:
-            pixels = self.image_processor(images=images, do_resize=False, return_tensors="pt")
-            grid = pixels["image_grid_thw"]
+        if parts:
+            processed = [self._pixels(part) for part in parts]
+            grid = [thw for _, thw in processed]
             merge = self.checkpoint.factor // int(self.image_processor.patch_size)
-            got = [int(t * h * w) // (merge * merge) for t, h, w in grid.tolist()]
+            got = [t * h * w // (merge * merge) for t, h, w in grid]
             if got != tokens:  # the processor would disagree with smart_resize: never silent
                 raise BackendError(
                     f"the image processor gives {got} visual tokens where the image sizes "
                     f"give {tokens}; the checkpoint's preprocessor config does not match "
                     "its model config"
                 )
-            out["pixel_values"] = pixels["pixel_values"]
-            out["image_grid_thw"] = grid
+            out["pixel_values"] = torch.cat([pixels for pixels, _ in processed])
+            out["image_grid_thw"] = torch.tensor(grid, dtype=torch.long)
             pieces = text.split(chatml.IMAGE_PAD)
             text = pieces[0] + "".join(
                 chatml.IMAGE_PAD * n + rest for n, rest in zip(tokens, pieces[1:], strict=True)
@@ -403,6 +422,12 @@ class PromptEncoder:
         # answer, but blind to where things are.
         out["mm_token_type_ids"] = (ids["input_ids"] == self.image_pad_id).to(torch.int)
         return out
+
+
+def _decode(part: ImagePart) -> Image.Image:
+    image = Image.open(io.BytesIO(part.data))
+    image.load()
+    return image.convert("RGB") if image.mode != "RGB" else image
 
 
 def _try_full_processor(folder: Path) -> Any:

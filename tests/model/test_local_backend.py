@@ -8,6 +8,7 @@ tokens) and what comes back (text, counts, finish reason), and the errors.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Iterator
@@ -65,6 +66,28 @@ def test_image_tokens_in_the_prompt_follow_smart_resize(
     # every visual token the image processor made is there, once
     assert encoded.inputs["pixel_values"].shape[0] == 2 * expected * 4  # 2x2 patches per token
     assert encoded.inputs["image_grid_thw"].tolist() == [[1, h // 16, w // 16]] * 2
+
+
+def test_replayed_screenshots_are_processed_once_and_encode_identically(
+    backend: LocalBackend,
+) -> None:
+    first = prepare_image(screenshot(640, 480), VisionConfig.qwen3_vl())
+    second = prepare_image(Image.new("RGB", (640, 480), (20, 20, 200)), VisionConfig.qwen3_vl())
+    encoder = backend.encoder
+    encoder._pixel_cache.clear()
+    cold = encoder.encode(conversation(first, second)).inputs
+    assert len(encoder._pixel_cache) == 2
+    warm = encoder.encode(conversation(first, second)).inputs  # both from the cache
+    assert len(encoder._pixel_cache) == 2
+    import torch
+
+    batch = encoder.image_processor(images=[Image.open(io.BytesIO(p.data)).convert("RGB")
+                                            for p in (first, second)],
+                                    do_resize=False, return_tensors="pt")
+    for inputs in (cold, warm):
+        assert torch.equal(inputs["pixel_values"], batch["pixel_values"])
+        assert torch.equal(inputs["image_grid_thw"], batch["image_grid_thw"])
+        assert torch.equal(inputs["input_ids"], cold["input_ids"])
 
 
 def test_images_reach_the_model_and_the_reply_is_counted(backend: LocalBackend) -> None:
