@@ -49,6 +49,9 @@ class AgentConfig(BaseModel):
     max_consecutive_invalid: int = Field(default=5, ge=1)
     """Replies in a row that cannot be used before the run ends as ``invalid_replies``."""
     max_calls_per_reply: int = Field(default=5, ge=1)
+    time_limit_s: float | None = Field(default=None, gt=0)
+    """Wall-clock seconds for the whole run; once spent, no new step starts and the run
+    ends as ``timeout`` (a model call under way is not cut short)."""
     max_zooms_in_row: int = Field(default=3, ge=1)
     """Zoom steps in a row before a further zoom is refused: the model must act sometime."""
     response_style: protocol.ResponseStyle = "thought_action"
@@ -143,7 +146,12 @@ class Agent:
         last = _Acted()
         obs: Observation | None = None
 
+        started = time.perf_counter()
         for step in range(1, cfg.max_steps + 1):
+            if cfg.time_limit_s is not None and time.perf_counter() - started > cfg.time_limit_s:
+                result.status = "timeout"
+                result.error = f"the time limit of {cfg.time_limit_s:g} s ran out"
+                return result
             shown_feedback = feedback
             timings = StepTimings()
             t_step = time.perf_counter()

@@ -10,6 +10,7 @@ from model.vision import VisionConfig
 from tools.base import Tool
 from tools.computer_use import ComputerUse
 from tools.coordinates import CoordinateConvention
+from tools.mobile_use import MobileUse
 from tools.zoom import ZoomTool
 
 DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
@@ -44,12 +45,16 @@ def convention_for(
     return CoordinateConvention(kind=kind, divisor=divisor)
 
 
-def agent_tools(convention: CoordinateConvention, zoom: bool = False) -> list[Tool]:
-    """The tools offered to the model: computer_use, and the zoom tool when asked for.
+def agent_tools(
+    convention: CoordinateConvention, zoom: bool = False, env: str = "browser"
+) -> list[Tool]:
+    """The tools offered to the model: computer_use (mobile_use on an ``android`` env), and
+    the zoom tool when asked for.
 
-    Both read coordinates in the same convention, so a box and a click mean the same grid.
+    They read coordinates in the same convention, so a box and a click mean the same grid.
     """
-    tools: list[Tool] = [ComputerUse(convention)]
+    main: Tool = MobileUse(convention) if env == "android" else ComputerUse(convention)
+    tools: list[Tool] = [main]
     if zoom:
         tools.append(ZoomTool(convention))
     return tools

@@ -22,7 +22,9 @@ from pydantic import BaseModel, Field
 
 from tools.actions import Action, ScreenGeometry
 
-RunStatus = Literal["success", "failure", "max_steps", "invalid_replies", "error", "interrupted"]
+RunStatus = Literal[
+    "success", "failure", "max_steps", "timeout", "invalid_replies", "error", "interrupted"
+]
 
 
 class StepTimings(BaseModel):

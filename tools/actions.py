@@ -11,6 +11,7 @@ Envs import this module and nothing else from ``tools``.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -237,6 +238,26 @@ class SystemButton(_Frozen):
     button: Literal["back", "home", "menu", "enter"]
 
 
+class DeviceKey(_Frozen):
+    """A device's own key by name, e.g. an Android keyevent (``volume_up``, ``camera``).
+
+    ``name`` is lower case without the ``KEYCODE_`` prefix; the env decides which names
+    it knows (an Android phone sends ``input keyevent KEYCODE_<NAME>``).
+    """
+
+    kind: Literal["device_key"] = "device_key"
+    name: str = Field(min_length=1, max_length=64)
+
+    @field_validator("name")
+    @classmethod
+    def _canonical(cls, name: str) -> str:
+        low = name.strip().lower().replace("-", "_").replace(" ", "_")
+        low = low.removeprefix("keycode_")
+        if not re.fullmatch(r"[a-z0-9_]+", low):
+            raise ValueError(f"key name {name!r} must be letters, digits and _ (e.g. volume_up)")
+        return low
+
+
 class OpenApp(_Frozen):
     kind: Literal["open_app"] = "open_app"
     name: str = Field(min_length=1)
@@ -273,7 +294,7 @@ class Zoom(_Frozen):
 
 Action = Annotated[
     Click | MoveTo | Drag | Scroll | TypeText | KeyPress | LongPress | Swipe
-    | SystemButton | OpenApp | Wait | Answer | Terminate | Zoom,
+    | SystemButton | DeviceKey | OpenApp | Wait | Answer | Terminate | Zoom,
     Field(discriminator="kind"),
 ]
 
@@ -309,6 +330,8 @@ def describe(action: Action) -> str:
             return f"swipe {pt(s)} -> {pt(e)}"
         case SystemButton(button=b):
             return f"system button {b}"
+        case DeviceKey(name=n):
+            return f"device key {n}"
         case OpenApp(name=n):
             return f"open app {n!r}"
         case Wait(seconds=s):

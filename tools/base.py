@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from tools.actions import Action
 from tools.coordinates import ToolArgumentError
 
-__all__ = ["Tool", "ToolArgumentError", "function_schema"]
+__all__ = ["Tool", "ToolArgumentError", "first_error", "function_schema"]
 
 
 class Tool(Protocol):
@@ -33,3 +35,11 @@ def function_schema(name: str, description: str, parameters: dict[str, Any]) -> 
         "type": "function",
         "function": {"name": name, "description": description, "parameters": parameters},
     }
+
+
+def first_error(tool: str, exc: ValidationError) -> str:
+    """The first problem of a tool call's arguments, as a sentence for the model."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
+    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{tool} {where}: {msg}."

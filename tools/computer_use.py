@@ -31,7 +31,7 @@ from tools.actions import (
     Wait,
     normalize_key,
 )
-from tools.base import function_schema
+from tools.base import first_error, function_schema
 from tools.coordinates import CoordinateConvention, ToolArgumentError
 
 ACTIONS: dict[str, str] = {
@@ -161,7 +161,7 @@ class ComputerUse:
         try:
             args = ComputerUseArgs.model_validate(arguments)
         except ValidationError as exc:
-            raise ToolArgumentError(_first_error(exc)) from None
+            raise ToolArgumentError(first_error(self.name, exc)) from None
         return [self._action(args, image_size)]
 
     def _point(self, args: ComputerUseArgs, image_size: tuple[int, int], required: bool):
@@ -211,10 +211,3 @@ class ComputerUse:
         if status not in ("success", "failure"):
             raise ToolArgumentError("action=terminate needs status 'success' or 'failure'.")
         return Terminate(status=status)  # type: ignore[arg-type]
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
-    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"computer_use {where}: {msg}."
