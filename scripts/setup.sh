@@ -3,7 +3,7 @@
 # Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (it skips
 # what is already there). EXTRAS names the pip extras to install (default: none;
 # "local" brings torch and transformers for the local model backend; "desktop" the
-# X11 desktop env, with its Debian packages).
+# X11 desktop env, with its Debian packages; "android" the phone env's adb-shell).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${SCREENPILOT_VENV:-$ROOT/.venv}"

@@ -101,3 +101,10 @@ def test_a_model_server_failure_mid_run_keeps_finished_steps(env, tmp_path) -> N
     assert result.status == "error" and "500" in (result.error or "")
     assert len(steps) == 2 and result.steps == 2
     assert (Path(result.out_dir) / "result.json").exists()
+
+
+def test_a_time_limit_ends_the_run_as_timeout_between_steps(env, tmp_path) -> None:
+    wait = oracle.reply("Wait.", {"action": "wait", "time": 0.4})
+    result, steps, _ = run(env, [wait] * 10, tmp_path, max_steps=10, time_limit_s=0.5)
+    assert result.status == "timeout" and "0.5 s" in (result.error or "")
+    assert 2 <= len(steps) < 10  # the step under way when the limit passed was finished
