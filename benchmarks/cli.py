@@ -6,6 +6,7 @@ imports ``benchmarks`` (ARCHITECTURE.md: imports only go down).
 
 from __future__ import annotations
 
+import re
 import sys
 import webbrowser
 from pathlib import Path
@@ -48,7 +49,10 @@ _RESUME_OVERRIDES = {
     "timeout": "request_timeout_s",
     "desktop_url": "desktop_url",
     "desktop_display": "desktop_display",
+    "android_device": "android_device",
 }
+
+_TORCH_DEVICE = r"auto|cpu|mps|cuda(:\d+)?"
 
 
 def _model_source(backend: str, base_url: str | None, oracle: bool, null_model: bool) -> str:
@@ -140,6 +144,9 @@ def _find_resume_dir(resume: str, out: Path, name: str | None) -> Path:
 @click.option("--desktop-token", envvar="SCREENPILOT_DESKTOP_TOKEN", metavar="TOKEN",
               help="The --desktop-url server's token (env SCREENPILOT_DESKTOP_TOKEN); never "
               "saved.")
+@click.option("--device", "android_device", metavar="HOST:PORT",
+              help="Android tasks: the phone (adb over TCP: HOST:PORT or HOST, port 5555; "
+              "usb or usb:SERIAL). One phone serves one worker.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.pass_context
 def bench(
@@ -177,6 +184,7 @@ def bench(
     desktop_display: str | None,
     desktop_url: str | None,
     desktop_token: str | None,
+    android_device: str | None,
     quiet: bool,
     **browser: Any,
 ) -> None:
@@ -189,6 +197,7 @@ def bench(
     screenpilot bench --suite flights --oracle        # every task's reference solution
     screenpilot bench --suite desktop --oracle        # on a headless X desktop per worker
     screenpilot bench --suite desktop --oracle --desktop-url http://127.0.0.1:5000
+    screenpilot bench --suite phone --oracle --device 192.168.1.23:5555   # a phone
     screenpilot bench --resume runs/bench/NAME        # finish an interrupted run
     """
     from benchmarks.report import summary_table
@@ -200,6 +209,10 @@ def bench(
         raise click.UsageError("--oracle and --null exclude each other")
     if retry_errors and resume is None:
         raise click.UsageError("--retry-errors goes with --resume")
+    if android_device and re.fullmatch(_TORCH_DEVICE, android_device.strip().lower()):
+        raise click.UsageError(
+            f"--device is the phone for android tasks (HOST:PORT), not {android_device!r}; "
+            "the local model's device is --model-device")
 
     try:
         if resume is not None:
@@ -249,6 +262,7 @@ def bench(
                 desktop_screen=_screen_size(desktop_screen),
                 desktop_display=desktop_display,
                 desktop_url=desktop_url,
+                android_device=android_device,
             )
             run_dir = out / (name or _default_name(config))
         if api_key:
@@ -369,7 +383,7 @@ def tasks() -> None:
 @tasks.command("check")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
-@click.option("--env", "envs", multiple=True, default=("browser", "desktop"),
+@click.option("--env", "envs", multiple=True, default=("android", "browser", "desktop"),
               show_default=True, help="Envs to count as available (repeatable).")
 @click.option("--list", "list_tasks", is_flag=True, help="Also list each task that cannot run.")
 def tasks_check(paths: tuple[Path, ...], envs: tuple[str, ...], list_tasks: bool) -> None:

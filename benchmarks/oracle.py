@@ -13,9 +13,14 @@ reads the element's box; an element below the fold first gets scroll replies unt
 is on screen, as a model would have to do. On the desktop a step names a window (a
 title pattern) and a point in it: the oracle asks the desktop's machine (``xdotool`` and
 ``xwininfo``, locally or through the remote desktop's API) where that window is, and maps the point
-through the geometry of the screenshot the agent last took. Replies are written in the
-Thought / Action / ``<tool_call>`` format the system prompt asks for, with coordinates in
-the run's convention.
+through the geometry of the screenshot the agent last took. On a phone a step names a
+UI node (``text=Save``, ``id=PKG:id/NAME``...): the oracle reads the phone's uiautomator
+dump through the worker's android env, maps the node's centre (input pixels) through the
+last screenshot's geometry, and answers with ``mobile_use`` calls; a node that is not on
+screen is first brought in by swiping the scrollable list, as a model would. Replies are
+written in the Thought / Action / ``<tool_call>`` format the system prompt asks for, with
+coordinates in the run's convention and the tool the task's env offers (``computer_use``,
+or ``mobile_use`` on a phone).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-from benchmarks.task import OracleStep, Task
+from benchmarks.task import NodeCondition, OracleStep, Task, parse_node_selector
 from envs.base import Env, Machine
 from model.parser import ToolCall, render_tool_call
 from tools.actions import Point
@@ -42,6 +47,9 @@ NULL_MODEL = "screenpilot-null"
 
 _SELECTOR_TIMEOUT_S = 10.0
 _EDGE_PX = 8
+_MAX_SWIPES = 12
+"""Swipes the oracle makes looking for a phone node before it gives up."""
+_POLL_S = 0.2
 
 
 class OracleError(RuntimeError):
@@ -155,10 +163,24 @@ def _handler(owner: _ChatServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _reply_text(thought: str, action: str, calls: list[dict[str, Any]]) -> str:
+def _reply_text(
+    thought: str, action: str, calls: list[dict[str, Any]], tool: str = "computer_use"
+) -> str:
     lines = [f"Thought: {thought}", f"Action: {action}"]
-    lines += [render_tool_call(ToolCall(name="computer_use", arguments=c)) for c in calls]
+    lines += [render_tool_call(ToolCall(name=tool, arguments=c)) for c in calls]
     return "\n".join(lines)
+
+
+def _tool_of(env: str) -> str:
+    """The screen tool the agent offers on a task of ``env`` (agent.presets.agent_tools)."""
+    return "mobile_use" if env == "android" else "computer_use"
+
+
+def _offered_tool(request: dict[str, Any]) -> str:
+    """``mobile_use`` when the request's system prompt (or its ``tools``) offers it."""
+    texts = [_message_text(m) for m in request.get("messages", []) if m.get("role") == "system"]
+    texts.append(json.dumps(request.get("tools") or []))
+    return "mobile_use" if any('"mobile_use"' in t for t in texts) else "computer_use"
 
 
 class NullServer(_ChatServer):
@@ -178,6 +200,7 @@ class NullServer(_ChatServer):
             "I will stop here without doing anything.",
             f"Terminate with status {self.status}.",
             [{"action": "terminate", "status": self.status}],
+            _offered_tool(request),
         )
 
 
@@ -213,6 +236,10 @@ def _last_image_size(request: dict[str, Any]) -> tuple[int, int]:
 class _Progress:
     step: int = 0
     scrolls: int = 0
+    swipe_up: bool = True
+    """Phone: the finger's way when looking for a node (up: towards the list's end)."""
+    last_screen: tuple[Any, ...] | None = None
+    """Phone: the dump seen before the last search swipe (unchanged: the list's end)."""
 
 
 _SCROLL_TARGET_JS = """
@@ -238,7 +265,8 @@ class OracleServer(_ChatServer):
     ``cdp_url`` is the worker browser's DevTools endpoint
     (``http://127.0.0.1:PORT``); ``notch_px`` is the env's pixels per wheel notch.
     ``desktop`` gives the worker's desktop env when it has one (its ``machine`` finds
-    windows; its last observation's geometry maps them to the screenshot).
+    windows; its last observation's geometry maps them to the screenshot); ``android``
+    gives its phone env (``envs.android.AndroidEnv``: ``ui_nodes()`` finds nodes).
     """
 
     model_name = ORACLE_MODEL
@@ -250,6 +278,7 @@ class OracleServer(_ChatServer):
         convention: CoordinateConvention | None = None,
         notch_px: float = 100.0,
         desktop: Callable[[], Env | None] | None = None,
+        android: Callable[[], Env | None] | None = None,
     ) -> None:
         super().__init__()
         self.tasks: dict[str, Task] = {}
@@ -267,6 +296,7 @@ class OracleServer(_ChatServer):
         self.convention = convention or CoordinateConvention()
         self.notch_px = notch_px
         self.desktop = desktop
+        self.android = android
         self._progress: dict[str, _Progress] = {}
         self._pw: Any = None
         self._browser: Any = None
@@ -345,11 +375,14 @@ class OracleServer(_ChatServer):
         if progress.step >= len(steps):
             return _reply_text(
                 "The task is done.", "Finish the task.",
-                [{"action": "terminate", "status": "success"}],
+                [{"action": "terminate", "status": "success"}], _tool_of(task.env),
             )
         step = steps[progress.step]
         image_size = _last_image_size(request)
-        text, done = self._play(step, image_size, progress)
+        if task.env == "android":
+            text, done = self._play_phone(step, image_size, progress)
+        else:
+            text, done = self._play(step, image_size, progress)
         if done:
             progress.step += 1
             progress.scrolls = 0
@@ -519,6 +552,239 @@ class OracleServer(_ChatServer):
             return _reply_text(thought, "Give the answer.", calls), True
         coordinate = self._coordinate(info, image_size)
         return self._act_at(step, coordinate, thought, step.selector), True
+
+    # -- the phone -----------------------------------------------------------------
+
+    def _phone(self) -> Any:
+        env = self.android() if self.android is not None else None
+        if env is None or not hasattr(env, "ui_nodes"):
+            raise OracleError("a phone step needs the worker's android env")
+        return env
+
+    @staticmethod
+    def _matches(node: Any, conditions: list[NodeCondition]) -> bool:
+        return all(c.matches(getattr(node, c.attribute, None)) for c in conditions)
+
+    @staticmethod
+    def _shown(node: Any) -> bool:
+        left, top, right, bottom = node.bounds
+        return right > left and bottom > top
+
+    @staticmethod
+    def _screen_key(nodes: list[Any]) -> tuple[Any, ...]:
+        return tuple((n.text, n.resource_id, n.content_desc, tuple(n.bounds)) for n in nodes)
+
+    def _look(
+        self, selector: str, gone: bool = False, patient: bool = False
+    ) -> tuple[Any | None, list[Any]]:
+        """The first shown node matching ``selector`` (None: not there), and the dump.
+
+        The phone may still be changing (an app opening), so the dump is read again until
+        the node shows, or two dumps in a row agree without it (a still screen; not when
+        ``patient``), or ``_SELECTOR_TIMEOUT_S`` pass. With ``gone``: until no node matches.
+        """
+        env = self._phone()
+        conditions = parse_node_selector(selector)
+        deadline = time.monotonic() + _SELECTOR_TIMEOUT_S
+        previous = None
+        while True:
+            nodes = env.ui_nodes()
+            hits = [n for n in nodes if self._shown(n) and self._matches(n, conditions)]
+            if gone:
+                if not hits:
+                    return None, nodes
+                if time.monotonic() > deadline:
+                    raise OracleError(f"the phone still shows a node {selector!r}")
+            else:
+                if hits:
+                    return hits[0], nodes
+                key = self._screen_key(nodes)
+                if (key == previous and not patient) or time.monotonic() > deadline:
+                    return None, nodes
+                previous = key
+            time.sleep(_POLL_S)
+
+    def _phone_point(
+        self, x: float, y: float, image_size: tuple[int, int]
+    ) -> list[int]:
+        """Input pixels of the phone -> the model's coordinate on the last screenshot."""
+        obs = getattr(self._phone(), "last_observation", None)
+        if obs is None:
+            raise OracleError("the android env has no observation yet")
+        point = obs.geometry.to_fraction(x, y)
+        return list(self.convention.from_point(point, image_size))
+
+    @staticmethod
+    def _holder(node: Any, nodes: list[Any]) -> Any | None:
+        """The nearest scrollable ancestor of ``node`` (a dump lists nodes in document
+        order with their depth, so ancestors are the shallower nodes before it)."""
+        depth = node.depth
+        for other in reversed(nodes[: nodes.index(node)]):
+            if other.depth < depth:
+                if other.scrollable:
+                    return other
+                depth = other.depth
+        return None
+
+    @staticmethod
+    def _largest_list(nodes: list[Any]) -> Any | None:
+        lists = [n for n in nodes if n.scrollable and OracleServer._shown(n)]
+
+        def area(n: Any) -> int:
+            return (n.bounds[2] - n.bounds[0]) * (n.bounds[3] - n.bounds[1])
+
+        return max(lists, key=area, default=None)
+
+    def _cut_off(self, node: Any, nodes: list[Any]) -> bool | None:
+        """Whether ``node`` shows only a sliver at an edge of its list: True at the bottom
+        (swipe up to bring it in), False at the top, None when it can be tapped."""
+        holder = self._holder(node, nodes)
+        if holder is None:
+            return None
+        top, bottom = holder.bounds[1], holder.bounds[3]
+        height = node.bounds[3] - node.bounds[1]
+        alike = sorted(n.bounds[3] - n.bounds[1] for n in nodes
+                       if n.resource_id == node.resource_id and n.cls == node.cls)
+        usual = alike[len(alike) // 2]
+        if height >= 0.5 * usual and height >= 2 * _EDGE_PX:
+            return None
+        if node.bounds[3] >= bottom - 1:
+            return True
+        if node.bounds[1] <= top + 1:
+            return False
+        return None
+
+    def _search_swipe(
+        self, selector: str, nodes: list[Any], image_size: tuple[int, int], progress: _Progress,
+        up: bool | None = None,
+    ) -> str:
+        """A swipe across the list that should hold ``selector``'s node, towards it."""
+        holder = self._largest_list(nodes)
+        if holder is None:
+            texts = [n.text or n.content_desc for n in nodes if (n.text or n.content_desc)]
+            raise OracleError(f"no node {selector!r} on the phone's screen and nothing to "
+                              f"scroll; it shows: {', '.join(texts[:30]) or '(no text)'}")
+        progress.scrolls += 1
+        if progress.scrolls > _MAX_SWIPES:
+            raise OracleError(f"no node {selector!r} after {_MAX_SWIPES} swipes")
+        screen = self._screen_key(nodes)
+        if up is None:
+            if progress.last_screen == screen:  # the last swipe moved nothing: the end
+                progress.swipe_up = not progress.swipe_up
+            up = progress.swipe_up
+        progress.last_screen = screen
+        left, top, right, bottom = holder.bounds
+        x = (left + right) / 2
+        low, high = top + 0.75 * (bottom - top), top + 0.3 * (bottom - top)
+        start, end = ((x, low), (x, high)) if up else ((x, high), (x, low))
+        where = "further down" if up else "further up"
+        return _reply_text(
+            f"I do not see what I need yet; it should be {where} this list, so I swipe.",
+            f"Swipe {'up' if up else 'down'} on the list.",
+            [{"action": "swipe", "coordinate": self._phone_point(*start, image_size),
+              "coordinate2": self._phone_point(*end, image_size)}],
+            "mobile_use",
+        )
+
+    def _find_node(
+        self, selector: str, image_size: tuple[int, int], progress: _Progress
+    ) -> tuple[Any | None, str | None]:
+        """(the node, None) when it is on screen, else (None, a swipe reply towards it)."""
+        node, nodes = self._look(selector)
+        if node is None:
+            node, nodes = self._look(selector)  # a still screen twice: really not there
+        if node is None:
+            return None, self._search_swipe(selector, nodes, image_size, progress)
+        cut = self._cut_off(node, nodes)
+        if cut is not None:
+            return None, self._search_swipe(selector, nodes, image_size, progress, up=cut)
+        return node, None
+
+    def _play_phone(
+        self, step: OracleStep, image_size: tuple[int, int], progress: _Progress
+    ) -> tuple[str, bool]:
+        what = step.node or step.text or step.button or step.direction or ""
+        thought = step.note or f"Next I {step.do.replace('_', ' ')} {what}".strip()
+
+        def reply(action: str, *calls: dict[str, Any]) -> tuple[str, bool]:
+            return _reply_text(thought, action, list(calls), "mobile_use"), True
+
+        if step.do == "terminate":
+            return reply(f"Terminate with status {step.status}.",
+                         {"action": "terminate", "status": step.status})
+        if step.do == "system_button":
+            button = (step.button or "back").capitalize()
+            return reply(f"Press {button}.", {"action": "system_button", "button": button})
+        if step.do == "open":
+            return reply(f"Open {step.text}.", {"action": "open", "text": step.text})
+        if step.do == "key":
+            name = (step.keys or [""])[0]
+            return reply(f"Press the {name} key.", {"action": "key", "text": name})
+        if step.do == "wait":
+            if step.node is None:
+                return reply("Wait.", {"action": "wait", "time": 1})
+            node, nodes = self._look(step.node, gone=step.gone, patient=True)
+            if node is None and not step.gone:
+                texts = [n.text for n in nodes if n.text]
+                raise OracleError(f"the phone shows no node {step.node!r} within "
+                                  f"{_SELECTOR_TIMEOUT_S:g} s; it shows: "
+                                  f"{', '.join(texts[:30]) or '(no text)'}")
+            return reply("Wait for the screen.", {"action": "wait", "time": 0.5})
+        if step.do == "answer" and step.node is None:
+            return reply("Give the answer.", {"action": "answer", "text": step.text or ""})
+        if step.do == "type" and step.node is None:
+            return reply(f"Type {step.text!r}.", *self._typing(step))
+        if step.do == "swipe" and step.node is None:
+            obs = getattr(self._phone(), "last_observation", None)
+            if obs is None:
+                raise OracleError("the android env has no observation yet")
+            geo = obs.geometry
+            box = (0, geo.logical_height * 0.2, geo.logical_width, geo.logical_height * 0.8)
+            return reply(f"Swipe {step.direction}.", self._swipe_call(step, box, image_size))
+        assert step.node is not None
+        node, swipe = self._find_node(step.node, image_size, progress)
+        if swipe is not None:
+            return swipe, False
+        if step.do == "answer":
+            text = " ".join((node.text or node.content_desc or "").split())
+            return reply("Give the answer.", {"action": "answer", "text": text})
+        if step.do == "swipe":
+            return reply(f"Swipe {step.direction} on {step.node}.",
+                         self._swipe_call(step, node.bounds, image_size))
+        left, top, right, bottom = node.bounds
+        x = left + step.at[0] * (right - left - 1)
+        y = top + step.at[1] * (bottom - top - 1)
+        coordinate = self._phone_point(x + 0.5, y + 0.5, image_size)
+        if step.do == "click":
+            return reply(f"Tap {step.node}.", {"action": "click", "coordinate": coordinate})
+        if step.do == "long_press":
+            return reply(f"Touch and hold {step.node}.", {
+                "action": "long_press", "coordinate": coordinate, "time": step.seconds or 1})
+        if step.do == "type":
+            calls = [{"action": "click", "coordinate": coordinate},
+                     *self._typing(step)]
+            return reply(f"Type {step.text!r} into {step.node}.", *calls)
+        raise OracleError(f"oracle step {step.do!r} cannot be played on a phone")
+
+    def _typing(self, step: OracleStep) -> list[dict[str, Any]]:
+        """The calls after the field has the focus: type, press Enter."""
+        calls: list[dict[str, Any]] = [{"action": "type", "text": step.text or ""}]
+        if step.enter:
+            calls.append({"action": "system_button", "button": "Enter"})
+        return calls
+
+    def _swipe_call(
+        self, step: OracleStep, box: tuple[float, float, float, float],
+        image_size: tuple[int, int],
+    ) -> dict[str, Any]:
+        left, top, right, bottom = box
+        x, y = (left + right) / 2, (top + bottom) / 2
+        dx, dy = 0.3 * (right - left), 0.3 * (bottom - top)
+        move = {"up": (0, -dy), "down": (0, dy), "left": (-dx, 0), "right": (dx, 0)}
+        mx, my = move[step.direction or "up"]
+        return {"action": "swipe",
+                "coordinate": self._phone_point(x - mx, y - my, image_size),
+                "coordinate2": self._phone_point(x + mx, y + my, image_size)}
 
     def _play_done(self, thought: str) -> str:
         return _reply_text(thought, "Wait for the page.", [{"action": "wait", "time": 0.5}])

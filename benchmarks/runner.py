@@ -118,6 +118,8 @@ START_TIMEOUT_S = 180.0
 """How long a new worker may take to start its browser, apps and model server."""
 WORKER_LOG = "workers/worker-{index}.log"
 RAY_MISSING = "Ray is not installed: pip install 'screenpilot[ray]'"
+NO_PHONE = ("android tasks need a phone: pass --device HOST:PORT (a phone or emulator with "
+            "adb over TCP enabled, e.g. `adb tcpip 5555`; or usb / usb:SERIAL)")
 ModelSource = Literal["http", "local", "oracle", "null"]
 
 
@@ -181,6 +183,9 @@ class BenchConfig(BaseModel):
     (``screenpilot serve-desktop`` or an OSWorld VM) instead of a local one."""
     desktop_token: SecretStr | None = Field(default=None, exclude=True)
     """The server's token; never written to disk (None: SCREENPILOT_DESKTOP_TOKEN)."""
+    android_device: str | None = None
+    """Run android tasks on this phone (``AndroidConfig.device``: ``HOST:PORT``, ``HOST``,
+    ``usb`` or ``usb:SERIAL``); one phone serves one worker."""
     apps: dict[str, str] = Field(default_factory=dict)
     """App name -> base URL of an app already running; used instead of starting the bundled
     one (a remote deployment, a test server)."""
@@ -223,7 +228,7 @@ def resolve_suite(spec: str) -> Path:
 def load_bench_tasks(config: BenchConfig, envs: Iterable[str] | None = None) -> list[Task]:
     """Load, select and check the tasks of ``config``; raises TaskFileError / BenchError
     listing every problem found."""
-    from benchmarks.task import AVAILABLE_ENVS, check_runnable, load_tasks
+    from benchmarks.task import AVAILABLE_ENVS, TaskFileError, check_runnable, load_tasks
 
     paths = [resolve_suite(s) for s in config.suites]
     tasks = load_tasks(*paths)
@@ -239,7 +244,15 @@ def load_bench_tasks(config: BenchConfig, envs: Iterable[str] | None = None) -> 
         tasks = [t for t in tasks if wanted & set(t.tags)]
     if not tasks:
         raise BenchError("no task selected (check --suite, --task and --tag)")
-    check_runnable(tasks, AVAILABLE_ENVS if envs is None else envs, apps=config.apps)
+    available = set(AVAILABLE_ENVS if envs is None else envs)
+    if not config.android_device:
+        available.discard("android")  # no phone to run them on
+    try:
+        check_runnable(tasks, available, apps=config.apps)
+    except TaskFileError as exc:
+        if any(t.env == "android" for t in tasks) and "android" not in available:
+            exc.args = (f"{exc}\n{NO_PHONE}",)
+        raise
     return tasks
 
 
@@ -359,6 +372,8 @@ class Worker:
             self.envs["browser"] = BrowserEnv(browser)
         if "desktop" in kinds:
             self.envs["desktop"] = self._desktop_env()
+        if "android" in kinds:
+            self.envs["android"] = self._android_env()
 
         model, base_url = cfg.model, cfg.base_url
         if cfg.model_source == "local":
@@ -376,6 +391,7 @@ class Worker:
                 server = oracle.OracleServer(
                     self.tasks, cdp_url, cfg.convention(), notch_px=browser.scroll_notch_px,
                     desktop=lambda: self.envs.get("desktop"),
+                    android=lambda: self.envs.get("android"),
                 )
             else:
                 server = oracle.NullServer()
@@ -426,6 +442,36 @@ class Worker:
         env.reset()
         return env
 
+    def _android_env(self) -> Env:
+        if not self.config.android_device:
+            raise BenchError(NO_PHONE)
+        from envs.android import AndroidConfig, AndroidEnv
+
+        return AndroidEnv(AndroidConfig(device=self.config.android_device))
+
+    def _android_for_task(self) -> Env:
+        """The phone, at its Home screen. A phone whose connection was lost in between is
+        connected afresh once, and the worker log says so."""
+        env = self.envs["android"]
+        try:
+            env.reset()
+            return env
+        except EnvError as exc:
+            print(f"worker {self.index}: the phone was lost ({_first_line(exc)}); "
+                  "connecting again", file=sys.stderr, flush=True)
+            with contextlib.suppress(Exception):
+                env.close()
+        env = self.envs["android"] = self._android_env()
+        env.reset()
+        return env
+
+    def _env_for_task(self, task: Task) -> Env:
+        if task.env == "desktop":
+            return self._desktop_for_task()
+        if task.env == "android":
+            return self._android_for_task()
+        return self.envs[task.env]
+
     @property
     def env(self) -> Env | None:
         """The browser env (the only env of a browser-only worker)."""
@@ -474,7 +520,7 @@ class Worker:
             self.start()
             assert self.backend is not None
             phase = "setup"
-            env = self._desktop_for_task() if task.env == "desktop" else self.envs[task.env]
+            env = self._env_for_task(task)
             workdir = tempfile.mkdtemp(prefix="screenpilot-task-")
             ctx = TaskContext(env=env, apps=dict(self.apps), workdir=Path(workdir))
             run_steps(task.config, ctx)
@@ -534,9 +580,8 @@ class Worker:
         def on_step(record: StepRecord) -> None:
             result.model_seconds += record.timings.model_s
 
-        agent = Agent(self.backend, env, agent_tools(convention, cfg.zoom), agent_config,
-                      recorder,
-                      on_step)
+        agent = Agent(self.backend, env, agent_tools(convention, cfg.zoom, env=task.env),
+                      agent_config, recorder, on_step)
         return agent.run(task.instruction)
 
 
@@ -990,6 +1035,12 @@ def run_bench(
         raise BenchError("no model server: give --base-url (or --oracle / --null)")
     if config.ray_address and config.workers < 1:
         raise BenchError("--ray needs --workers 1 or more")
+    android_tasks = any(t.env == "android" for t in selected)
+    if android_tasks and not config.android_device:
+        raise BenchError(NO_PHONE)
+    if android_tasks and config.workers > 1:
+        raise BenchError("one phone (--device) serves one worker at a time: use --workers 1 "
+                         "for a run with android tasks")
     desktop_tasks = any(t.env == "desktop" for t in selected)
     if desktop_tasks and (config.desktop_display or config.desktop_url) and config.workers > 1:
         raise BenchError("one desktop (--desktop-display / --desktop-url) serves one worker at "

@@ -29,7 +29,10 @@ Steps, with their parameters:
 
 On a desktop env (local or remote) ``execute``/``command``/``launch`` run on the
 desktop's machine (``env.machine``: with its display, or through its HTTP API) and
-``cwd`` is ignored there; elsewhere they run on this machine.
+``cwd`` is ignored there; on an android env ``execute``/``command`` run in the phone's
+shell over ADB (``settings put global airplane_mode_on 0``, ``content delete --uri ...``,
+``am force-stop PKG``: a command string, ``shell`` makes no difference there); elsewhere
+they run on this machine.
 
 Strings in parameters may contain ``{app:NAME}``, the base URL of bundled app NAME.
 """

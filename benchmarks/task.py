@@ -48,6 +48,7 @@ __all__ = [
     "AVAILABLE_ENVS",
     "EvaluatorSpec",
     "GetterSpec",
+    "NodeCondition",
     "OracleStep",
     "SetupStep",
     "Support",
@@ -58,14 +59,16 @@ __all__ = [
     "check_runnable",
     "load_task",
     "load_tasks",
+    "parse_node_selector",
     "summarize_support",
     "support_report",
     "support_table",
 ]
 
-AVAILABLE_ENVS: frozenset[str] = frozenset({"browser", "desktop"})
-"""The envs ScreenPilot's benchmark runner can start today (envs/browser.py, envs/desktop.py;
-a desktop task also runs on a remote OSWorld-API desktop, envs/osworld.py)."""
+AVAILABLE_ENVS: frozenset[str] = frozenset({"android", "browser", "desktop"})
+"""The envs ScreenPilot's benchmark runner can start today (envs/browser.py, envs/desktop.py,
+envs/android.py; a desktop task also runs on a remote OSWorld-API desktop, envs/osworld.py;
+an android task needs a phone, ``screenpilot bench --device HOST:PORT``)."""
 
 APP_TEMPLATE = re.compile(r"\{app:([a-z0-9_]+)\}")
 """``{app:NAME}`` in setup parameters and getter specs: the base URL of bundled app NAME."""
@@ -209,30 +212,122 @@ class EvaluatorSpec(BaseModel):
         return specs
 
 
+NODE_ATTRIBUTES: dict[str, str] = {"text": "text", "id": "resource_id", "desc": "content_desc"}
+"""Selector names of a phone's UI node attributes -> ``envs.android.UiNode`` fields."""
+
+
+class NodeCondition(BaseModel):
+    """One condition of a node selector: ``attribute`` (a ``UiNode`` field) equals ``value``,
+    or, with ``regex``, contains a match of it (``re.search``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attribute: Literal["text", "resource_id", "content_desc"]
+    value: str
+    regex: bool = False
+
+    def matches(self, actual: str | None) -> bool:
+        actual = actual or ""
+        return re.search(self.value, actual) is not None if self.regex else actual == self.value
+
+
+def parse_node_selector(selector: str) -> list[NodeCondition]:
+    """Read a phone UI node selector (an oracle step's ``node``).
+
+    ``text=Save``, ``id=com.android.contacts:id/save``, ``desc=Add contact`` match the
+    node's text, resource-id or content-desc exactly; ``text~=REGEX`` (also ``id~=``,
+    ``desc~=``) when the regular expression is found in it. Conditions joined by ``;``
+    must all hold (``id=com.android.deskclock:id/alarm_switch;desc~=06:00``), so a value
+    cannot contain ``;`` (match it with ``~=`` and ``.``). Raises ``ValueError``.
+    """
+    conditions = []
+    for part in selector.split(";"):
+        name, op, value = part.partition("=")
+        regex = name.endswith("~")
+        name = name.removesuffix("~").strip()
+        if not op or name not in NODE_ATTRIBUTES:
+            raise ValueError(
+                f"node {selector!r}: {part.strip()!r} is not NAME=VALUE or NAME~=REGEX with "
+                f"NAME one of {', '.join(NODE_ATTRIBUTES)} (e.g. text=Save, "
+                "id=com.android.contacts:id/save, desc~=^Add)"
+            )
+        if regex:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"node {selector!r}: bad regular expression {value!r}: {exc}"
+                                 ) from None
+        elif not value:
+            raise ValueError(f"node {selector!r}: {name}= needs a value")
+        conditions.append(
+            NodeCondition(attribute=NODE_ATTRIBUTES[name], value=value, regex=regex)  # type: ignore[arg-type]
+        )
+    return conditions
+
+
+_PHONE_DO = frozenset({"long_press", "swipe", "system_button", "open"})
+"""Oracle verbs that exist on a phone only (the ``mobile_use`` tool's actions)."""
+_PHONE_NODE_DO = frozenset({"click", "long_press", "type", "answer", "wait", "swipe"})
+"""Oracle verbs that may name a ``node``."""
+
+
 class OracleStep(BaseModel):
     """One step of a task's reference solution.
 
     In the browser a target is an element ``selector`` (Playwright's syntax). On the desktop
     it is a ``window`` (a regular expression matched against visible window titles, as
     ``xdotool search --name`` does) and a point ``at`` inside it, as fractions of the
-    window's width and height.
+    window's width and height. On a phone (``"env": "android"``) it is a UI ``node``
+    (``parse_node_selector``: ``text=Save``, ``id=PKG:id/NAME``, ``desc=...``,
+    ``text~=REGEX``), found in the phone's uiautomator dump.
+
+    Phone steps (answered with ``mobile_use`` calls):
+
+    - ``click`` / ``long_press`` {node, at, seconds}: tap / hold the point ``at`` of the
+      node (its centre by default; ``[1, 0.5]``: the middle of its right edge, e.g. a
+      slider's end); a node that is not on screen is first brought into view by swiping
+      the scrollable list that holds it.
+    - ``type`` {text, node?, enter}: tap the node (when given), then type ``text`` into the
+      focused field; ``enter`` presses the Enter button after. A phone field is typed into
+      as it is: ``clear`` is refused (a phone has no select-all key; let the task's setup
+      leave the field empty).
+    - ``swipe`` {direction, node?}: the finger moves ``direction`` (``up`` scrolls a list
+      down) across ``node`` (a scrollable list) or the middle of the screen.
+    - ``system_button`` {button}: back, home, menu or enter.
+    - ``open`` {text}: open the app named ``text``.
+    - ``key`` {keys: [NAME]}: one device key (``volume_up``, ``KEYCODE_`` left out).
+    - ``answer`` {node | text}: the node's text (its content-desc when it has none) or
+      ``text``.
+    - ``wait`` {node?, gone}: until the node shows (or, with ``gone``, no longer does);
+      without a node, one second.
+    - ``terminate`` {status}.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    do: Literal["click", "double_click", "type", "key", "scroll", "answer", "terminate", "wait"]
+    do: Literal["click", "double_click", "type", "key", "scroll", "answer", "terminate", "wait",
+                "long_press", "swipe", "system_button", "open"]
     selector: str | None = None
     """click/double_click; type (clicked first); answer (its innerText is the answer);
     scroll (scrolled until visible); wait (until it is visible)."""
     window: str | None = None
     """Desktop: click/double_click/type (clicked first) at ``at`` in this window; wait (until
     a window whose title matches is visible, or, with ``gone``, until none is)."""
+    node: str | None = None
+    """Phone: the UI node a click/long_press/type/answer/wait/swipe step targets."""
     at: tuple[float, float] = (0.5, 0.5)
-    """Where in ``window`` to click, as fractions of its width and height."""
+    """Where in ``window`` (or ``node``) to click, as fractions of its width and height."""
     gone: bool = False
     text: str | None = None
-    """type: the text typed; answer: the literal answer when there is no selector."""
+    """type: the text typed; answer: the literal answer when there is no selector; open:
+    the app's name."""
     keys: list[str] | None = None
+    direction: Literal["up", "down", "left", "right"] | None = None
+    """swipe: the way the finger moves."""
+    button: Literal["back", "home", "menu", "enter"] | None = None
+    """system_button: which one."""
+    seconds: float | None = Field(default=None, gt=0, le=10)
+    """long_press: how long to hold (default 1 s)."""
     enter: bool = False
     clear: bool = False
     status: Literal["success", "failure"] = "success"
@@ -246,27 +341,69 @@ class OracleStep(BaseModel):
             raise ValueError("at is (x, y) as fractions of the window, each within 0..1")
         return at
 
+    @field_validator("node")
+    @classmethod
+    def _selector(cls, node: str | None) -> str | None:
+        if node is not None:
+            parse_node_selector(node)
+        return node
+
     @model_validator(mode="after")
     def _needs(self) -> OracleStep:
-        if self.selector is not None and self.window is not None:
-            raise ValueError("a step names a selector (browser) or a window (desktop), not both")
-        target = self.selector or self.window
+        targets = [n for n in ("selector", "window", "node") if getattr(self, n) is not None]
+        if len(targets) > 1:
+            raise ValueError("a step names a selector (browser), a window (desktop) or a node "
+                             f"(phone), not several (got {' and '.join(targets)})")
+        if self.node is not None and self.do not in _PHONE_NODE_DO:
+            raise ValueError(f"a {self.do!r} step cannot name a node (node steps: "
+                             f"{', '.join(sorted(_PHONE_NODE_DO))})")
+        target = self.selector or self.window or self.node
         need = {
             "click": target,
             "double_click": target,
+            "long_press": self.node,
             "scroll": self.selector,
             "type": self.text,
             "key": self.keys,
+            "swipe": self.direction,
+            "system_button": self.button,
+            "open": self.text,
         }
         if self.do in need and not need[self.do]:
-            what = {"type": "text", "key": "keys", "scroll": "selector"}.get(
-                self.do, "selector or window")
+            what = {"type": "text", "key": "keys", "scroll": "selector", "long_press": "node",
+                    "swipe": "direction", "system_button": "button", "open": "text (the app)",
+                    }.get(self.do, "selector, window or node")
             raise ValueError(f"a {self.do!r} step needs {what}")
-        if self.do == "answer" and self.selector is None and self.text is None:
-            raise ValueError("an 'answer' step needs a selector (read its text) or text")
-        if self.gone and not (self.do == "wait" and self.window):
-            raise ValueError("gone only applies to a 'wait' step with a window")
+        if self.do == "answer" and self.selector is None and self.node is None and (
+                self.text is None):
+            raise ValueError("an 'answer' step needs a selector or node (read its text) or text")
+        if self.gone and not (self.do == "wait" and (self.window or self.node)):
+            raise ValueError("gone only applies to a 'wait' step with a window or node")
+        if self.seconds is not None and self.do != "long_press":
+            raise ValueError("seconds only applies to a 'long_press' step")
         return self
+
+    def phone_problem(self, env: str) -> str | None:
+        """Why this step cannot be played on a task of ``env``, or None."""
+        if env == "android":
+            if self.selector is not None or self.window is not None:
+                return ("an android task's steps name a node (text=..., id=..., desc=...), "
+                        "not a selector or window")
+            if self.do in ("double_click", "scroll"):
+                return (f"{self.do!r} is not a phone action (use click, or swipe with a "
+                        "direction)")
+            if self.do == "key" and len(self.keys or []) != 1:
+                return "a phone 'key' step presses one device key: keys holds one name"
+            if self.clear:
+                return ("clear is not available on a phone (no select-all key): let the "
+                        "task's setup leave the field empty")
+            return None
+        if self.node is not None:
+            return (f"a node step needs an android task (this task's env is {env!r}; use a "
+                    "selector in the browser, a window on the desktop)")
+        if self.do in _PHONE_DO:
+            return f"{self.do!r} is a phone action; this task's env is {env!r}"
+        return None
 
 
 class Task(BaseModel):
@@ -317,6 +454,16 @@ class Task(BaseModel):
                 f"when the agent declares failure), not {evaluator.func!r}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _oracle_fits_env(self) -> Task:
+        problems = []
+        for i, step in enumerate(self.oracle or []):
+            if (why := step.phone_problem(self.env)) is not None:
+                problems.append(f"oracle[{i}]: {why}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _infeasible_flag(self) -> Task:

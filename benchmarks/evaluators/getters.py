@@ -13,7 +13,9 @@
 - ``command_line`` {command: str | [str], shell=false, timeout=30}: the command's stdout,
   whatever its exit status (as OSWorld's ``vm_command_line``).
 - ``vm_command_line``: OSWorld's name for ``command_line``; the "VM" is the desktop's
-  machine on a desktop env (local, or remote through its HTTP API), else this machine.
+  machine on a desktop env (local, or remote through its HTTP API), the phone's shell on
+  an android env (``settings get global wifi_on``, ``content query --uri ...``,
+  ``getprop persist.sys.locale``), else this machine.
 - ``vm_file`` {path, dest, multi=false, gives=[0]} (OSWorld): copies the file into the
   workdir as ``dest`` and returns that local path (None for a missing file), which is what
   OSWorld's file metrics expect. With ``multi``, path and dest are parallel lists and

@@ -248,7 +248,7 @@ def test_support_report_lists_known_and_unknown_parts() -> None:
             "env": "android",
         }
     )
-    report = support_report(task)
+    report = support_report(task, envs={"browser", "desktop"})  # no phone here
     assert report.steps == ["launch", "download", "sleep", "googledrive"]
     assert report.unsupported_steps == ["download", "googledrive"]
     assert report.getters == ["vm_file", "cloud_file", "rule"]
@@ -308,7 +308,7 @@ def test_check_runnable_names_every_task_before_a_run(tmp_path: Path) -> None:
     )
     check_runnable([good])
     with pytest.raises(TaskFileError) as err:
-        check_runnable([good, desk, odd])
+        check_runnable([good, desk, odd], envs={"browser", "desktop"})
     text = str(err.value)
     assert text.startswith("2 tasks cannot run here:\n")
     assert "desk: env 'android' is not available" in text
@@ -327,7 +327,7 @@ def test_summarize_support_counts_tasks_per_name_and_prints() -> None:
              "evaluator": {"func": "infeasible"}}
         ),
     ]
-    summary = summarize_support(tasks)
+    summary = summarize_support(tasks, envs={"browser", "desktop"})
     assert (summary.total, summary.runnable, summary.runnable_ignoring_env) == (3, 2, 2)
     rows = {(r.kind, r.name): (r.tasks, r.supported) for r in summary.rows}
     assert rows[("env", "browser")] == (2, True)
