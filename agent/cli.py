@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import SecretStr
+from click.core import ParameterSource
+from pydantic import BaseModel, SecretStr, ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -20,6 +22,7 @@ from agent.presets import (
     DEFAULT_MODEL,
     ModelFamily,
     agent_tools,
+    backend_family,
     convention_for,
     model_family,
     vision_for,
@@ -33,6 +36,10 @@ from envs.osworld import OSWorldConfig, OSWorldEnv
 from model.messages import Backend, BackendError
 from model.vision import VisionConfig
 from tools.coordinates import CoordinateConvention
+
+if TYPE_CHECKING:
+    from agent.script import FlowResult, StepOutcome
+    from envs.android import AndroidConfig, AndroidEnv
 
 NO_MODEL_HELP = """\
 {reason}
@@ -51,6 +58,12 @@ SCREENPILOT_API_KEY when the server wants one)."""
 
 
 class NoModelError(click.ClickException):
+    exit_code = 2
+
+
+class CannotStart(click.ClickException):
+    """The command cannot start (a phone out of reach, a missing package): exit code 2."""
+
     exit_code = 2
 
 
@@ -147,7 +160,7 @@ backend_option = click.option(
     show_default=True, help="auto: openai when --base-url is given, else local.")
 
 local_options = _options(
-    click.option("--device", default="auto", show_default=True,
+    click.option("--model-device", "device", default="auto", show_default=True,
                  help="Where a local model runs: auto (CUDA, then Apple MPS, then CPU), cpu, "
                  "cuda, cuda:1, mps."),
     click.option("--dtype", type=click.Choice(["auto", "bfloat16", "float16", "float32"]),
@@ -161,6 +174,13 @@ local_options = _options(
                  help="transformers device_map for a local model (auto: spread over GPUs)."),
 )
 """Options of the local transformers backend (``LocalBackendConfig`` fields)."""
+
+
+phone_option = click.option(
+    "--device", "phone", metavar="HOST:PORT",
+    help="The Android phone: its ADB address HOST:PORT (port 5555 when left out; run `adb tcpip "
+    "5555` once over USB to turn ADB over TCP on), or usb[:SERIAL].")
+"""--device of the android env (the phone; a local model's device is --model-device)."""
 
 
 def _parse_sizes(
@@ -222,18 +242,36 @@ def browser_config_from(
     )
 
 
+def android_config(device: str) -> AndroidConfig:
+    """The AndroidConfig of --device; says how to install adb-shell when it is missing."""
+    try:
+        from envs.android import AndroidConfig
+    except ImportError as exc:
+        raise CannotStart(f"the android env needs adb-shell ({exc}): pip install "
+                          "'screenpilot[android]'") from None
+    if re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device.strip().lower()):
+        raise click.UsageError(f"--device is the phone (HOST:PORT), not {device!r}; a local "
+                               "model's device is --model-device")
+    try:
+        return AndroidConfig(device=device)
+    except ValidationError as exc:
+        msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise click.BadParameter(msg, param_hint="'--device'") from None
+
+
 def remote_desktop_config(url: str, token: str | None) -> OSWorldConfig:
     """The OSWorldConfig of --desktop-url / --desktop-token."""
     return OSWorldConfig(url=url, token=SecretStr(token) if token else None)
 
 
 def open_env(
-    config: BrowserConfig | DesktopConfig | OSWorldConfig, url: str | None = None
+    config: BrowserConfig | DesktopConfig | OSWorldConfig | AndroidConfig, url: str | None = None
 ) -> Env:
-    """Start the env ``config`` describes and reset it (a browser opens ``url``). On a
-    desktop the env did not start itself, reset leaves the user's windows open; a remote
-    desktop is only looked at (its reset would close every window on it)."""
-    env: BrowserEnv | DesktopEnv
+    """Start the env ``config`` describes and reset it (a browser opens ``url``, a phone
+    goes to its home screen). On a desktop the env did not start itself, reset leaves the
+    user's windows open; a remote desktop is only looked at (its reset would close every
+    window on it)."""
+    env: BrowserEnv | DesktopEnv | AndroidEnv
     if isinstance(config, OSWorldConfig):
         remote = OSWorldEnv(config)
         try:
@@ -242,12 +280,16 @@ def open_env(
             remote.close()
             raise
         return remote
+    reset_url = None
     if isinstance(config, DesktopConfig):
         env = DesktopEnv(config)
-        reset_url = None
-    else:
+    elif isinstance(config, BrowserConfig):
         env = BrowserEnv(config)
         reset_url = url
+    else:
+        from envs.android import AndroidEnv
+
+        env = AndroidEnv(config)
     try:
         env.reset(reset_url)
     except BaseException:
@@ -268,9 +310,11 @@ def model_settings(
 
 @main.command()
 @click.argument("instruction")
-@click.option("--env", "env_name", type=click.Choice(["browser", "desktop"]), default="browser",
-              show_default=True, help="Where the agent acts: a Chromium page or an X11 desktop.")
+@click.option("--env", "env_name", type=click.Choice(["browser", "desktop", "android"]),
+              default="browser", show_default=True,
+              help="Where the agent acts: a Chromium page, an X11 desktop or an Android phone.")
 @click.option("--url", help="Page to open first (browser env).")
+@phone_option
 @model_options
 @base_url_option
 @api_key_option
@@ -314,20 +358,30 @@ def run(
     monitor: int,
     desktop_url: str | None,
     desktop_token: str | None,
+    phone: str | None,
     **browser: Any,
 ) -> None:
     """Run the agent on INSTRUCTION until it terminates or runs out of steps.
 
+    On a phone (--env android --device HOST:PORT) the run starts from the home screen.
     Exit code 0 only when the agent terminated with success.
     """
     console = Console(stderr=True, quiet=quiet)
     if env_name == "browser" and url is None and browser["cdp_url"] is None:
         raise click.UsageError("give --url (the page to start on) or --cdp-url")
-    if env_name == "desktop" and url is not None:
-        raise click.UsageError("--url is for the browser env; the desktop env opens no URL "
+    if env_name != "browser" and url is not None:
+        raise click.UsageError(f"--url is for the browser env; the {env_name} env opens no URL "
                                "(start the app first, or use --env browser)")
-    env_config: BrowserConfig | DesktopConfig | OSWorldConfig
-    if env_name == "desktop" and desktop_url:
+    if env_name == "android" and not phone:
+        raise click.UsageError("--env android needs --device HOST:PORT, the phone's ADB address "
+                               "(run `adb tcpip 5555` once over USB to turn ADB over TCP on)")
+    if env_name != "android" and phone:
+        raise click.UsageError("--device is the phone of --env android (a local model's device "
+                               "is --model-device)")
+    env_config: BrowserConfig | DesktopConfig | OSWorldConfig | AndroidConfig
+    if env_name == "android":
+        env_config = android_config(phone or "")
+    elif env_name == "desktop" and desktop_url:
         if display or browser["headless"]:
             raise click.UsageError("--desktop-url acts on a remote desktop; --display and "
                                    "--headless are for a local one")
@@ -358,7 +412,8 @@ def run(
     console.print(f"[bold]screenpilot[/] {escape(model)} via {escape(llm.name)}", highlight=False)
     console.print(f"trajectory: {recorder.dir}", highlight=False, markup=False)
 
-    status = console.status(f"starting the {env_name}…")
+    status = console.status("connecting to the phone…" if env_name == "android"
+                            else f"starting the {env_name}…")
     status.start()
 
     def on_step(rec: StepRecord) -> None:
@@ -374,8 +429,8 @@ def run(
         else:
             with env:
                 status.update("step 1: waiting for the model…")
-                agent = Agent(llm, env, agent_tools(convention, zoom), config, recorder,
-                              on_step)
+                agent = Agent(llm, env, agent_tools(convention, zoom, env_name), config,
+                              recorder, on_step)
                 result = agent.run(instruction)
     finally:
         status.stop()
@@ -572,12 +627,6 @@ def local_settings(
             "device_map": device_map}
 
 
-def backend_family(backend: Backend, model: str) -> ModelFamily:
-    """The model family: read from a local checkpoint's config, else guessed from the name."""
-    family = getattr(backend, "family", None)
-    return family if family in ("qwen3-vl", "qwen2.5-vl") else model_family(model)
-
-
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -612,5 +661,202 @@ def _print_summary(console: Console, result: RunResult) -> None:
     if result.out_dir:
         table.add_row("trajectory", result.out_dir)
     console.print(table)
+
+
+SCRIPT_HELP_EPILOG = """\b
+Exit code: 0 when every step passed, 1 when a step failed, 2 when the flow could not
+start or go on (a bad file, bad options, no model, the phone out of reach or lost),
+130 when interrupted."""
+
+_FLOW_EXIT_CODES = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
+
+
+@main.command(epilog=SCRIPT_HELP_EPILOG)
+@click.argument("flow_file", metavar="FLOW.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@phone_option
+@model_options
+@base_url_option
+@api_key_option
+@backend_option
+@request_options
+@local_options
+@zoom_option
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Folder that receives the results folder.")
+@click.option("--validate", "validate_only", is_flag=True,
+              help="Only check the file; nothing touches the phone.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results (flow.json) on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+@click.pass_context
+def script(
+    ctx: click.Context,
+    flow_file: Path,
+    phone: str | None,
+    model: str,
+    coords: str,
+    divisor: str,
+    max_image_tokens: int | None,
+    base_url: str | None,
+    api_key: str | None,
+    backend: str,
+    timeout: float,
+    max_tokens: int,
+    temperature: float,
+    device: str,
+    dtype: str,
+    attn_implementation: str,
+    device_map: str | None,
+    zoom: bool,
+    out: Path,
+    validate_only: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Run a flow file's steps on a phone: fixed actions, goals for the agent, checks.
+
+    The whole file is checked before anything touches the phone. The flow's device,
+    model and base_url are used where the command line gives none. Results go to
+    OUT/<time>-<name>/: flow.json, rewritten after every step, and each goal's
+    trajectory in its own folder.
+    """
+    try:
+        from agent.script import FlowError, Phone, load_flow, results_dir, run_flow, step_kind
+    except ImportError as exc:
+        raise CannotStart(f"scripts need the android env's packages ({exc}): pip install "
+                          "'screenpilot[android]'") from None
+
+    console = Console(stderr=True, quiet=quiet)
+    try:
+        flow = load_flow(flow_file)
+    except FlowError as exc:
+        count = len(exc.problems)
+        click.echo(f"{flow_file} cannot be used ({count} problem{'s' * (count > 1)}):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    goals = sum(1 for step in flow.steps if step_kind(step) == "goal")
+    if validate_only:
+        click.echo(f"{flow_file}: {flow.name!r}, {len(flow.steps)} steps ({goals} goals): ok")
+        return
+    phone = phone or flow.device
+    if not phone:
+        raise click.UsageError("give --device HOST:PORT (the phone's ADB address), or device: "
+                               "in the flow file")
+    if ctx.get_parameter_source("model") == ParameterSource.DEFAULT and flow.model:
+        model = flow.model
+    if ctx.get_parameter_source("base_url") != ParameterSource.COMMANDLINE and flow.base_url:
+        base_url = flow.base_url
+    config = android_config(phone)
+
+    llm: Backend | None = None
+    convention = vision = None
+    if goals:  # a flow of fixed steps needs no model
+        local = local_settings(device, dtype, attn_implementation, device_map)
+        llm = make_backend(backend, model, base_url, api_key, timeout, max_tokens, temperature,
+                           local, console)
+        convention, vision = model_settings(model, coords, divisor, max_image_tokens,
+                                            backend_family(llm, model))
+    try:
+        env = _connect_phone(config, console)
+    except BaseException:
+        if llm is not None:
+            llm.close()
+        raise
+    out_dir = results_dir(out, flow)
+    (out_dir / "flow.yaml").write_bytes(flow_file.read_bytes())
+    settings = {"base_url": base_url, "flow": str(flow_file)}
+    with Phone(env, llm, convention=convention, vision=vision, zoom=zoom, model=model,
+               action_timeout_s=flow.defaults.action_timeout, settings=settings,
+               owns_backend=True) as device_phone:
+        head = f"[bold]screenpilot script[/] {escape(flow.name)}: {len(flow.steps)} steps on " \
+            f"{escape(phone)}"
+        if llm is not None:
+            head += f", goals by {escape(model)} via {escape(llm.name)}"
+        console.print(head, highlight=False)
+        console.print(f"results: {out_dir}", highlight=False, markup=False)
+        result = _run_flow_with_progress(console, flow, device_phone, out_dir, flow_file,
+                                         run_flow)
+    _print_flow_summary(console, result)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    sys.exit(_FLOW_EXIT_CODES.get(result.status, 1))
+
+
+def _connect_phone(config: AndroidConfig, console: Console) -> AndroidEnv:
+    """Open the phone and take one screenshot; a phone out of reach is ``CannotStart``."""
+    from envs.android import AndroidEnv
+
+    env: AndroidEnv | None = None
+    with console.status(f"connecting to {config.device}…"):
+        try:
+            env = AndroidEnv(config)
+            env.observe()
+        except EnvError as exc:
+            if env is not None:
+                env.close()
+            raise CannotStart(str(exc)) from None
+        except BaseException:
+            if env is not None:
+                env.close()
+            raise
+    return env
+
+
+def _run_flow_with_progress(
+    console: Console, flow: Any, phone: Any, out_dir: Path, flow_file: Path,
+    run_flow: Callable[..., FlowResult],
+) -> FlowResult:
+    """Run the flow with one line per step (and the agent's own lines inside a goal)."""
+    from agent.script import step_kind, step_label
+
+    total = len(flow.steps)
+    status = console.status("")
+    status.start()
+
+    def on_start(number: int, step: BaseModel) -> None:
+        kind, label = step_kind(step), step_label(step)
+        status.update(f"step {number}/{total}: {kind} {escape(_clip(label, 60))}…")
+        if kind == "goal":
+            console.print(f"{number:>3}/{total}  goal        {_clip(label, 60)}",
+                          highlight=False, markup=False)
+
+    def on_agent_step(rec: StepRecord) -> None:
+        _print_step(console, rec)
+        status.update(f"goal: step {rec.step + 1}: waiting for the model…")
+
+    def on_done(outcome: StepOutcome) -> None:
+        _print_flow_step(console, outcome, total)
+
+    try:
+        return run_flow(flow, phone, out_dir, file=str(flow_file), on_start=on_start,
+                        on_done=on_done, on_agent_step=on_agent_step)
+    finally:
+        status.stop()
+
+
+def _print_flow_step(console: Console, outcome: StepOutcome, total: int) -> None:
+    colour = {"passed": "green", "failed": "red"}.get(outcome.status, "dim")
+    label = escape(_clip(outcome.label, 60))
+    console.print(f"{outcome.number:>3}/{total}  {outcome.kind:<10}  [{colour}]"
+                  f"{outcome.status:<6}[/]  {outcome.seconds:6.2f}s  {label}", highlight=False)
+    if outcome.error:
+        console.print(f"          [yellow]{escape(_clip(outcome.error, 200))}[/]",
+                      highlight=False)
+
+
+def _print_flow_summary(console: Console, result: FlowResult) -> None:
+    colour = "green" if result.passed else "red"
+    passed = sum(1 for s in result.steps if s.status == "passed")
+    table = Table(show_header=False, box=None)
+    table.add_row("flow", escape(result.name))
+    table.add_row("status", f"[{colour}]{result.status}[/]")
+    table.add_row("steps", f"{passed} of {len(result.steps)} passed")
+    table.add_row("seconds", f"{result.seconds:.1f}")
+    if result.error:
+        table.add_row("error", escape(result.error))
+    if result.out_dir:
+        table.add_row("results", escape(result.out_dir))
+    console.print(table)
+
 
 main.add_command(serve_desktop)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from model.messages import Backend
 from model.vision import VisionConfig
 from tools.base import Tool
 from tools.computer_use import ComputerUse
@@ -26,6 +27,12 @@ def model_family(model: str) -> ModelFamily:
     if re.search(r"qwen2[._-]?5[-_]?vl", model.lower()):
         return "qwen2.5-vl"
     return "qwen3-vl"
+
+
+def backend_family(backend: Backend, model: str) -> ModelFamily:
+    """The model family: read from a local checkpoint's config, else guessed from the name."""
+    family = getattr(backend, "family", None)
+    return family if family in ("qwen3-vl", "qwen2.5-vl") else model_family(model)
 
 
 def vision_for(family: ModelFamily, max_image_tokens: int | None = None) -> VisionConfig:

@@ -116,9 +116,9 @@ class RunResult(BaseModel):
         return self.status == "success"
 
 
-def _slug(text: str, limit: int = 40) -> str:
-    slug = re.sub(r"[^\w]+", "-", text.lower(), flags=re.ASCII).strip("-")
-    return slug[:limit].strip("-") or "run"
+def slug(text: str, limit: int = 40) -> str:
+    dashed = re.sub(r"[^\w]+", "-", text.lower(), flags=re.ASCII).strip("-")
+    return dashed[:limit].strip("-") or "run"
 
 
 class TrajectoryRecorder:
@@ -137,7 +137,7 @@ class TrajectoryRecorder:
             self.dir.mkdir(parents=True, exist_ok=True)
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            base = Path(root) / f"{stamp}-{_slug(meta.instruction)}"
+            base = Path(root) / f"{stamp}-{slug(meta.instruction)}"
             self.dir = base
             n = 1
             while self.dir.exists():

@@ -457,8 +457,8 @@ def _pick_device(requested: str) -> str:
         return "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
         raise BackendError(
-            f"--device {requested} asked for CUDA, but this torch sees no CUDA GPU "
-            f"(torch {torch.__version__}); use --device cpu, or install a CUDA build of torch"
+            f"--model-device {requested} asked for CUDA, but this torch sees no CUDA GPU "
+            f"(torch {torch.__version__}); use --model-device cpu, or install a CUDA build of torch"
         )
     return requested
 
