@@ -426,22 +426,6 @@ class Worker:
             return DesktopEnv(DesktopConfig(display=cfg.desktop_display, headless=False))
         return DesktopEnv(DesktopConfig(headless=True, monitors=[cfg.desktop_screen]))
 
-    def _desktop_for_task(self) -> Env:
-        """The desktop env, reset (what the last task left open is closed). A desktop that
-        was lost in between (its X server gone) is replaced once, and the worker log says so."""
-        env = self.envs["desktop"]
-        try:
-            env.reset()
-            return env
-        except EnvError as exc:
-            print(f"worker {self.index}: the desktop was lost ({_first_line(exc)}); starting "
-                  "a new one", file=sys.stderr, flush=True)
-            with contextlib.suppress(Exception):
-                env.close()
-        env = self.envs["desktop"] = self._desktop_env()
-        env.reset()
-        return env
-
     def _android_env(self) -> Env:
         if not self.config.android_device:
             raise BenchError(NO_PHONE)
@@ -449,28 +433,26 @@ class Worker:
 
         return AndroidEnv(AndroidConfig(device=self.config.android_device))
 
-    def _android_for_task(self) -> Env:
-        """The phone, at its Home screen. A phone whose connection was lost in between is
-        connected afresh once, and the worker log says so."""
-        env = self.envs["android"]
+    def _env_for_task(self, task: Task) -> Env:
+        """The env of ``task``'s kind. A desktop is reset (what the last task left open is
+        closed), a phone goes to its Home screen; one that was lost in between (an X server
+        gone, a phone's connection broken) is replaced once, and the worker log says so."""
+        makers = {"desktop": self._desktop_env, "android": self._android_env}
+        if task.env not in makers:
+            return self.envs[task.env]
+        env = self.envs[task.env]
         try:
             env.reset()
             return env
         except EnvError as exc:
-            print(f"worker {self.index}: the phone was lost ({_first_line(exc)}); "
-                  "connecting again", file=sys.stderr, flush=True)
+            what = "the phone" if task.env == "android" else "the desktop"
+            print(f"worker {self.index}: {what} was lost ({_first_line(exc)}); starting "
+                  "again", file=sys.stderr, flush=True)
             with contextlib.suppress(Exception):
                 env.close()
-        env = self.envs["android"] = self._android_env()
+        env = self.envs[task.env] = makers[task.env]()
         env.reset()
         return env
-
-    def _env_for_task(self, task: Task) -> Env:
-        if task.env == "desktop":
-            return self._desktop_for_task()
-        if task.env == "android":
-            return self._android_for_task()
-        return self.envs[task.env]
 
     @property
     def env(self) -> Env | None:

@@ -9,7 +9,14 @@ from pydantic import ValidationError
 from tools.actions import Action
 from tools.coordinates import ToolArgumentError
 
-__all__ = ["Tool", "ToolArgumentError", "first_error", "function_schema"]
+__all__ = [
+    "Tool",
+    "ToolArgumentError",
+    "action_property",
+    "first_error",
+    "function_schema",
+    "grid_rules",
+]
 
 
 class Tool(Protocol):
@@ -43,3 +50,19 @@ def first_error(tool: str, exc: ValidationError) -> str:
     where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
     msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     return f"{tool} {where}: {msg}."
+
+
+def grid_rules(resolution: str) -> str:
+    """The lines every screen tool's description starts its rules with: look first, and the
+    grid the coordinates are on (``resolution`` as ``CoordinateConvention.resolution_text``)."""
+    return (
+        "* Look at the latest screenshot before you choose coordinates.\n"
+        f"* The screen's resolution is {resolution}; a coordinate is [x, y] on that grid, "
+        "measured from the top-left corner.\n"
+    )
+
+
+def action_property(actions: dict[str, str]) -> dict[str, Any]:
+    """The ``action`` parameter's schema: an enum of ``actions`` with one line of doc each."""
+    doc = "The action to perform:\n" + "\n".join(f"* `{n}`: {d}" for n, d in actions.items())
+    return {"type": "string", "enum": list(actions), "description": doc}

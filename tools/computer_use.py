@@ -31,7 +31,7 @@ from tools.actions import (
     Wait,
     normalize_key,
 )
-from tools.base import first_error, function_schema
+from tools.base import action_property, first_error, function_schema, grid_rules
 from tools.coordinates import CoordinateConvention, ToolArgumentError
 
 ACTIONS: dict[str, str] = {
@@ -112,20 +112,15 @@ class ComputerUse:
         resolution = self.convention.resolution_text(image_size)
         description = (
             "Use a mouse and keyboard to operate the computer screen shown in the screenshot.\n"
-            "* Look at the latest screenshot before you choose coordinates.\n"
-            f"* The screen's resolution is {resolution}; a coordinate is [x, y] on that "
-            "grid, measured from the top-left corner.\n"
-            "* Click the centre of an element, not its edge.\n"
+            + grid_rules(resolution)
+            + "* Click the centre of an element, not its edge.\n"
             "* Pages and applications may take a moment to respond: if the screen has not "
             "changed yet, wait and look again instead of repeating the action."
-        )
-        action_doc = "The action to perform:\n" + "\n".join(
-            f"* `{name}`: {doc}" for name, doc in ACTIONS.items()
         )
         parameters = {
             "type": "object",
             "properties": {
-                "action": {"type": "string", "enum": list(ACTIONS), "description": action_doc},
+                "action": action_property(ACTIONS),
                 "keys": {
                     "type": "array",
                     "items": {"type": "string"},

@@ -27,7 +27,7 @@ from tools.actions import (
     TypeText,
     Wait,
 )
-from tools.base import first_error, function_schema
+from tools.base import action_property, first_error, function_schema, grid_rules
 from tools.coordinates import CoordinateConvention, ToolArgumentError
 
 ACTIONS: dict[str, str] = {
@@ -83,21 +83,16 @@ class MobileUse:
         resolution = self.convention.resolution_text(image_size)
         description = (
             "Use a touchscreen to operate the phone shown in the screenshot.\n"
-            "* Look at the latest screenshot before you choose coordinates.\n"
-            f"* The screen's resolution is {resolution}; a coordinate is [x, y] on that "
-            "grid, measured from the top-left corner.\n"
-            "* Tap the centre of an element, not its edge.\n"
+            + grid_rules(resolution)
+            + "* Tap the centre of an element, not its edge.\n"
             "* Apps may take a moment to respond: if the screen has not changed yet, wait "
             "and look again instead of repeating the action."
-        )
-        action_doc = "The action to perform:\n" + "\n".join(
-            f"* `{name}`: {doc}" for name, doc in ACTIONS.items()
         )
         point = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
         parameters = {
             "type": "object",
             "properties": {
-                "action": {"type": "string", "enum": list(ACTIONS), "description": action_doc},
+                "action": action_property(ACTIONS),
                 "coordinate": {
                     **point,
                     "description": f"[x, y] on the {resolution} screen. Required by "
