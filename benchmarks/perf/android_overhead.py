@@ -14,9 +14,10 @@ mostly the page screenshot, so the row "ref: the phone's own screenshot" (no ADB
 much of a screencap is the phone's and how much the protocol's. Typing goes into the
 Contacts editor's name field.
 
-A real phone differs mostly in the screencap (its own PNG encoder, 0.3-0.8 s at
-1080x2400) and in each ``input``/``am`` command starting a Java VM (0.1-0.3 s); the
-protocol and env figures here are the part ScreenPilot adds.
+A real phone differs in the screencap (its own PNG encoder) and in each ``input``/``am``
+command, which starts a Java VM on the phone; no real phone was reachable where these
+figures were taken, so those costs are not measured here. The protocol and env figures
+are the part ScreenPilot adds.
 
     python -m benchmarks.perf.android_overhead [--repeats 20]
 """
