@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
+from agent.presets import agent_tools
 from benchmarks.task import NodeCondition, OracleStep, Task, parse_node_selector
 from envs.base import Env, Machine
 from model.parser import ToolCall, render_tool_call
@@ -172,8 +173,8 @@ def _reply_text(
 
 
 def _tool_of(env: str) -> str:
-    """The screen tool the agent offers on a task of ``env`` (agent.presets.agent_tools)."""
-    return "mobile_use" if env == "android" else "computer_use"
+    """The screen tool the agent offers on a task of ``env``."""
+    return agent_tools(CoordinateConvention(), env=env)[0].name
 
 
 def _offered_tool(request: dict[str, Any]) -> str:
