@@ -37,7 +37,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 from agent.presets import agent_tools
-from benchmarks.task import NodeCondition, OracleStep, Task, parse_node_selector
+from benchmarks.task import OracleStep, Task, parse_node_selector
+from envs.android import find_nodes
 from envs.base import Env, Machine
 from model.parser import ToolCall, render_tool_call
 from tools.actions import Point
@@ -475,7 +476,7 @@ class OracleServer(_ChatServer):
         env, _machine = self._desktop_env()
         box = self._window(step.window)
         assert box is not None
-        obs = getattr(env, "last_observation", None)
+        obs = env.last_observation
         if obs is None:
             raise OracleError("the desktop env has no observation yet")
         geo = obs.geometry
@@ -563,10 +564,6 @@ class OracleServer(_ChatServer):
         return env
 
     @staticmethod
-    def _matches(node: Any, conditions: list[NodeCondition]) -> bool:
-        return all(c.matches(getattr(node, c.attribute, None)) for c in conditions)
-
-    @staticmethod
     def _shown(node: Any) -> bool:
         left, top, right, bottom = node.bounds
         return right > left and bottom > top
@@ -585,12 +582,12 @@ class OracleServer(_ChatServer):
         ``patient``), or ``_SELECTOR_TIMEOUT_S`` pass. With ``gone``: until no node matches.
         """
         env = self._phone()
-        conditions = parse_node_selector(selector)
+        criteria = parse_node_selector(selector)
         deadline = time.monotonic() + _SELECTOR_TIMEOUT_S
         previous = None
         while True:
             nodes = env.ui_nodes()
-            hits = [n for n in nodes if self._shown(n) and self._matches(n, conditions)]
+            hits = [n for n in find_nodes(nodes, **criteria) if self._shown(n)]
             if gone:
                 if not hits:
                     return None, nodes
@@ -609,7 +606,7 @@ class OracleServer(_ChatServer):
         self, x: float, y: float, image_size: tuple[int, int]
     ) -> list[int]:
         """Input pixels of the phone -> the model's coordinate on the last screenshot."""
-        obs = getattr(self._phone(), "last_observation", None)
+        obs = self._phone().last_observation
         if obs is None:
             raise OracleError("the android env has no observation yet")
         point = obs.geometry.to_fraction(x, y)
@@ -736,7 +733,7 @@ class OracleServer(_ChatServer):
         if step.do == "type" and step.node is None:
             return reply(f"Type {step.text!r}.", *self._typing(step))
         if step.do == "swipe" and step.node is None:
-            obs = getattr(self._phone(), "last_observation", None)
+            obs = self._phone().last_observation
             if obs is None:
                 raise OracleError("the android env has no observation yet")
             geo = obs.geometry

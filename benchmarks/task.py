@@ -48,7 +48,6 @@ __all__ = [
     "AVAILABLE_ENVS",
     "EvaluatorSpec",
     "GetterSpec",
-    "NodeCondition",
     "OracleStep",
     "SetupStep",
     "Support",
@@ -216,31 +215,18 @@ NODE_ATTRIBUTES: dict[str, str] = {"text": "text", "id": "resource_id", "desc": 
 """Selector names of a phone's UI node attributes -> ``envs.android.UiNode`` fields."""
 
 
-class NodeCondition(BaseModel):
-    """One condition of a node selector: ``attribute`` (a ``UiNode`` field) equals ``value``,
-    or, with ``regex``, contains a match of it (``re.search``)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    attribute: Literal["text", "resource_id", "content_desc"]
-    value: str
-    regex: bool = False
-
-    def matches(self, actual: str | None) -> bool:
-        actual = actual or ""
-        return re.search(self.value, actual) is not None if self.regex else actual == self.value
-
-
-def parse_node_selector(selector: str) -> list[NodeCondition]:
+def parse_node_selector(selector: str) -> dict[str, str | re.Pattern[str]]:
     """Read a phone UI node selector (an oracle step's ``node``).
 
     ``text=Save``, ``id=com.android.contacts:id/save``, ``desc=Add contact`` match the
     node's text, resource-id or content-desc exactly; ``text~=REGEX`` (also ``id~=``,
     ``desc~=``) when the regular expression is found in it. Conditions joined by ``;``
     must all hold (``id=com.android.deskclock:id/alarm_switch;desc~=06:00``), so a value
-    cannot contain ``;`` (match it with ``~=`` and ``.``). Raises ``ValueError``.
+    cannot contain ``;`` (match it with ``~=`` and ``.``), and each name comes once.
+    Returns the criteria of ``envs.android.find_nodes`` (a string matches exactly, a
+    compiled pattern where it is found). Raises ``ValueError``.
     """
-    conditions = []
+    criteria: dict[str, str | re.Pattern[str]] = {}
     for part in selector.split(";"):
         name, op, value = part.partition("=")
         regex = name.endswith("~")
@@ -251,18 +237,20 @@ def parse_node_selector(selector: str) -> list[NodeCondition]:
                 f"NAME one of {', '.join(NODE_ATTRIBUTES)} (e.g. text=Save, "
                 "id=com.android.contacts:id/save, desc~=^Add)"
             )
+        if NODE_ATTRIBUTES[name] in criteria:
+            raise ValueError(f"node {selector!r}: {name} is named twice; join the two in one "
+                             "regular expression")
         if regex:
             try:
-                re.compile(value)
+                criteria[NODE_ATTRIBUTES[name]] = re.compile(value)
             except re.error as exc:
                 raise ValueError(f"node {selector!r}: bad regular expression {value!r}: {exc}"
                                  ) from None
         elif not value:
             raise ValueError(f"node {selector!r}: {name}= needs a value")
-        conditions.append(
-            NodeCondition(attribute=NODE_ATTRIBUTES[name], value=value, regex=regex)  # type: ignore[arg-type]
-        )
-    return conditions
+        else:
+            criteria[NODE_ATTRIBUTES[name]] = value
+    return criteria
 
 
 _PHONE_DO = frozenset({"long_press", "swipe", "system_button", "open"})

@@ -95,7 +95,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from PIL import Image, ImageChops
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from envs.base import (
@@ -106,6 +106,7 @@ from envs.base import (
     EnvError,
     Machine,
     Observation,
+    frame_change,
 )
 from tools.actions import (
     Action,
@@ -143,7 +144,6 @@ __all__ = [
     "default_key_path",
     "device_keycode",
     "find_nodes",
-    "frame_change",
     "input_text_arguments",
     "parse_device",
     "parse_focus",
@@ -1229,22 +1229,6 @@ class _Frame:
         return self._image
 
 
-def frame_change(before: Image.Image, after: Image.Image, thin_px: float,
-                 long_px: float) -> Literal["same", "caret", "changed"]:
-    """How two screencaps differ: not at all; only inside a box at most ``thin_px`` on one
-    side and ``long_px`` on the other (a blinking text caret, 2 dp by 20-50 dp on Android);
-    or really. ``thin_px`` 0: every difference is a change."""
-    if before.size != after.size:
-        return "changed"
-    box = ImageChops.difference(before, after).getbbox()
-    if box is None:
-        return "same"
-    w, h = box[2] - box[0], box[3] - box[1]
-    if thin_px > 0 and min(w, h) <= thin_px and max(w, h) <= long_px:
-        return "caret"
-    return "changed"
-
-
 @dataclass(frozen=True, slots=True)
 class SettleResult:
     settled: bool
@@ -1292,16 +1276,11 @@ class AndroidEnv(Env):
     def address(self) -> str:
         return str(self._link.address)
 
-    @property
-    def last_observation(self) -> Observation | None:
-        return self._last_obs
 
     def close(self) -> None:
         """Disconnect. Safe to call twice."""
         self._link.close()
 
-    def __enter__(self) -> AndroidEnv:
-        return self
 
     def shell(self, command: str, timeout: float | None = None) -> str:
         """Run ``command`` in the phone's shell; its output (stdout and stderr together)."""

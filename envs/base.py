@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 import time
 from abc import ABC, abstractmethod
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from PIL import Image
+from PIL import Image, ImageChops
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.actions import Action, ScreenGeometry
@@ -59,8 +59,34 @@ class ActionResult(BaseModel):
     info: dict[str, Any] = Field(default_factory=dict)
 
 
+def frame_change(before: Image.Image, after: Image.Image, thin_px: float,
+                 long_px: float) -> Literal["same", "caret", "changed"]:
+    """How two screenshots differ: not at all; only inside a box at most ``thin_px`` on one
+    side and ``long_px`` on the other (a blinking text caret: 1-2 px by 20-30 px on X11,
+    2 dp by 20-50 dp on Android); or really. ``thin_px`` 0: every difference is a change.
+    Every channel counts (alpha too)."""
+    if before.size != after.size:
+        return "changed"
+    box = ImageChops.difference(before, after).getbbox(alpha_only=False)
+    if box is None:
+        return "same"
+    w, h = box[2] - box[0], box[3] - box[1]
+    if thin_px > 0 and min(w, h) <= thin_px and max(w, h) <= long_px:
+        return "caret"
+    return "changed"
+
+
 class Env(ABC):
     """One screen the agent acts on."""
+
+    _last_obs: Observation | None = None
+    """Set by ``observe`` (and cleared where an env knows the screen changed)."""
+
+    @property
+    def last_observation(self) -> Observation | None:
+        """The latest observation: its geometry maps points of the screenshot the agent
+        last saw (oracles and tests use it)."""
+        return self._last_obs
 
     @abstractmethod
     def observe(self) -> Observation:
@@ -83,7 +109,7 @@ class Env(ABC):
     def close(self) -> None:
         """Release every process and resource. Safe to call twice."""
 
-    def __enter__(self) -> Env:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

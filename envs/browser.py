@@ -589,8 +589,6 @@ class BrowserEnv(Env):
             with suppress(Exception):
                 self._pw.stop()
 
-    def __enter__(self) -> BrowserEnv:
-        return self
 
     # -- public state ----------------------------------------------------------------------
 
@@ -607,9 +605,6 @@ class BrowserEnv(Env):
     def browser(self) -> Browser:
         return self._browser
 
-    @property
-    def last_observation(self) -> Observation | None:
-        return self._last_obs
 
     @property
     def pointer(self) -> tuple[float, float]:

@@ -60,10 +60,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from PIL import Image, ImageChops
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from envs.base import ActionResult, Env, EnvError, Observation
+from envs.base import ActionResult, Env, EnvError, Observation, frame_change
 from envs.machine import LocalMachine
 from envs.x11 import (
     Monitor,
@@ -298,8 +298,6 @@ class DesktopEnv(Env):
         if self._server is not None:
             self._server.close()
 
-    def __enter__(self) -> DesktopEnv:
-        return self
 
     # -- public state ------------------------------------------------------------------------
 
@@ -327,9 +325,6 @@ class DesktopEnv(Env):
             scale_factor=1.0, origin_x=m.x, origin_y=m.y,
         )
 
-    @property
-    def last_observation(self) -> Observation | None:
-        return self._last_obs
 
     @property
     def pointer(self) -> tuple[int, int]:
@@ -426,11 +421,7 @@ class DesktopEnv(Env):
         size = (self._monitor.width, self._monitor.height)
         a = Image.frombuffer("RGBA", size, before, "raw", "RGBA", 0, 1)
         b = Image.frombuffer("RGBA", size, after, "raw", "RGBA", 0, 1)
-        box = ImageChops.difference(a, b).getbbox(alpha_only=False)
-        if box is None:
-            return True
-        w, h = box[2] - box[0], box[3] - box[1]
-        return min(w, h) <= limit and max(w, h) <= _CARET_MAX_LEN
+        return frame_change(a, b, limit, _CARET_MAX_LEN) != "changed"
 
     def settle(
         self, timeout_s: float | None = None, reference: bytearray | None = None

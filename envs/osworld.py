@@ -616,9 +616,6 @@ class OSWorldEnv(Env):
     def url(self) -> str:
         return self.client.url
 
-    @property
-    def last_observation(self) -> Observation | None:
-        return self._last_obs
 
     @property
     def server_info(self) -> dict[str, Any] | None:
@@ -845,5 +842,3 @@ class OSWorldEnv(Env):
         self._closed = True
         self.client.close()
 
-    def __enter__(self) -> OSWorldEnv:
-        return self

@@ -11,34 +11,20 @@ import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.trajectory import RunResult, read_steps
-from tests.conftest import TEST_BROWSER_ARGS
 from tests.support import screen_oracle as oracle
-from tests.support.phone import PhoneSpec, VirtualPhone
+from tests.support.phone import VirtualPhone
 from tests.support.scripted_model import ScriptedModel
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.browser]
 
 SCREENPILOT = str(Path(sys.executable).with_name("screenpilot"))
 DONE = oracle.reply("Done.", {"action": "terminate", "status": "success"}, "mobile_use")
-
-
-@pytest.fixture(scope="module")
-def adb_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the ADB key is made once (never the user's ~/.android)."""
-    return tmp_path_factory.mktemp("android-home")
-
-
-@pytest.fixture(scope="module")
-def vp() -> Iterator[VirtualPhone]:
-    with VirtualPhone(PhoneSpec(), browser_args=TEST_BROWSER_ARGS) as phone:
-        yield phone
 
 
 def screenpilot(*args: str, adb_home: Path) -> subprocess.CompletedProcess:

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,8 @@ from agent.script import (
     read_steps,
     run_flow,
 )
-from tests.conftest import TEST_BROWSER_ARGS
 from tests.support import screen_oracle as oracle
-from tests.support.phone import PhoneSpec, VirtualPhone
+from tests.support.phone import VirtualPhone
 from tests.support.scripted_model import Fault, ScriptedModel
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.browser]
@@ -40,18 +38,6 @@ pytestmark = [pytest.mark.timeout(240), pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENPILOT = str(Path(sys.executable).with_name("screenpilot"))
 AIRPLANE = "com.android.settings:id/airplane_switch"
-
-
-@pytest.fixture(scope="module")
-def adb_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the ADB key is made once (never the user's ~/.android)."""
-    return tmp_path_factory.mktemp("android-home")
-
-
-@pytest.fixture(scope="module")
-def vp() -> Iterator[VirtualPhone]:
-    with VirtualPhone(PhoneSpec(), browser_args=TEST_BROWSER_ARGS) as phone:
-        yield phone
 
 
 @pytest.fixture

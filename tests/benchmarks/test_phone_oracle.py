@@ -16,7 +16,7 @@ import pytest
 from benchmarks.oracle import NullServer
 from benchmarks.runner import BenchConfig, BenchError, run_bench
 from benchmarks.task import OracleStep, Task, TaskFileError, load_task, parse_node_selector
-from envs.android import find_nodes, parse_ui_dump
+from envs.android import UiNode, find_nodes, parse_ui_dump
 from model.parser import parse_reply
 from model.protocol import system_prompt
 from tests.conftest import TEST_BROWSER_ARGS
@@ -41,16 +41,23 @@ def phone_task(**overrides: Any) -> dict[str, Any]:
 
 
 def test_node_selectors_are_read_and_checked() -> None:
-    [cond] = parse_node_selector("text=Save")
-    assert (cond.attribute, cond.value, cond.regex) == ("text", "Save", False)
-    assert cond.matches("Save") and not cond.matches("Save all") and not cond.matches(None)
+    def hits(selector: str, *nodes: UiNode) -> list[UiNode]:
+        return find_nodes(list(nodes), **parse_node_selector(selector))
+
+    assert parse_node_selector("text=Save") == {"text": "Save"}
+    save, save_all, blank = UiNode(text="Save"), UiNode(text="Save all"), UiNode()
+    assert hits("text=Save", save, save_all, blank) == [save]
     both = parse_node_selector("id=com.android.deskclock:id/onoff;desc~=^08:30")
-    assert [(c.attribute, c.regex) for c in both] == [("resource_id", False),
-                                                      ("content_desc", True)]
-    assert both[1].matches("08:30 alarm") and not both[1].matches("18:30 alarm")
-    assert parse_node_selector("text=a=b")[0].value == "a=b"  # the first = splits
+    assert both["resource_id"] == "com.android.deskclock:id/onoff"
+    assert isinstance(both["content_desc"], re.Pattern)
+    onoff = "com.android.deskclock:id/onoff"
+    morning = UiNode(resource_id=onoff, content_desc="08:30 alarm")
+    evening = UiNode(resource_id=onoff, content_desc="18:30 alarm")
+    assert hits("id=com.android.deskclock:id/onoff;desc~=^08:30", morning, evening) == [morning]
+    assert parse_node_selector("text=a=b") == {"text": "a=b"}  # the first = splits
     for bad, why in [("Save", "is not NAME=VALUE"), ("name=Save", "is not NAME=VALUE"),
-                     ("text~=(", "bad regular expression"), ("text=", "needs a value")]:
+                     ("text~=(", "bad regular expression"), ("text=", "needs a value"),
+                     ("text=a;text~=b", "named twice")]:
         with pytest.raises(ValueError, match=re.escape(why)):
             parse_node_selector(bad)
 

@@ -36,7 +36,6 @@ from envs.android import (
     UiNode,
     device_keycode,
     find_nodes,
-    frame_change,
     input_text_arguments,
     parse_device,
     parse_focus,
@@ -44,7 +43,7 @@ from envs.android import (
     resolve_app,
     screen_geometry,
 )
-from envs.base import CommandTimeout
+from envs.base import CommandTimeout, frame_change
 from tests.conftest import TEST_BROWSER_ARGS
 from tests.support.phone import AdbServer, PhoneSpec, VirtualPhone
 from tools.actions import (
