@@ -60,6 +60,8 @@ class AgentConfig(BaseModel):
 
 
 StepCallback = Callable[[StepRecord], None]
+StopCheck = Callable[[], str | None]
+"""Asked after every step that did not end the run: a reason ends it as ``ended``."""
 
 
 @dataclass
@@ -108,6 +110,7 @@ class Agent:
         config: AgentConfig | None = None,
         recorder: TrajectoryRecorder | None = None,
         on_step: StepCallback | None = None,
+        stop_check: StopCheck | None = None,
     ) -> None:
         self.backend = backend
         self.env = env
@@ -117,6 +120,7 @@ class Agent:
         self.config = config or AgentConfig()
         self.recorder = recorder
         self.on_step = on_step
+        self.stop_check = stop_check
 
     def run(self, instruction: str) -> RunResult:
         started = time.perf_counter()
@@ -248,6 +252,9 @@ class Agent:
                 return result
             if isinstance(acted.final, Terminate):
                 result.status = acted.final.status
+                return result
+            if self.stop_check is not None and (reason := self.stop_check()):
+                result.status, result.note = "ended", reason
                 return result
             if invalid_in_row >= cfg.max_consecutive_invalid:
                 result.status = "invalid_replies"

@@ -23,8 +23,11 @@ from pydantic import BaseModel, Field
 from tools.actions import Action, ScreenGeometry
 
 RunStatus = Literal[
-    "success", "failure", "max_steps", "timeout", "invalid_replies", "error", "interrupted"
+    "success", "failure", "ended", "max_steps", "timeout", "invalid_replies", "error",
+    "interrupted",
 ]
+"""How a run ended. ``ended``: the env ended the task by itself (a MiniWoB episode finished)
+before the agent said it was done; ``note`` says why."""
 
 
 class StepTimings(BaseModel):
@@ -109,6 +112,8 @@ class RunResult(BaseModel):
     """Sum of the steps' ``prompt_image_tokens``: the prompt tokens spent on images."""
     invalid_replies: int = 0
     error: str | None = None
+    note: str | None = None
+    """Why the env ended the run (status ``ended``)."""
     out_dir: str | None = None
 
     @property

@@ -28,7 +28,7 @@ def env() -> Iterator[BrowserEnv]:
         yield browser
 
 
-def run(env: BrowserEnv, script, tmp_path: Path, **config):
+def run(env: BrowserEnv, script, tmp_path: Path, stop_check=None, **config):
     env.reset()
     with ScriptedModel(script) as server:
         backend = OpenAICompatibleBackend(OpenAIBackendConfig(
@@ -36,7 +36,7 @@ def run(env: BrowserEnv, script, tmp_path: Path, **config):
         recorder = TrajectoryRecorder(tmp_path, RunMeta(instruction="test", model="m",
                                                         backend="b", env="browser"))
         result = Agent(backend, env, [ComputerUse()], AgentConfig(**config),
-                       recorder).run("test")
+                       recorder, stop_check=stop_check).run("test")
         requests = list(server.requests)
     return result, read_steps(recorder.dir), requests
 
@@ -101,6 +101,33 @@ def test_a_model_server_failure_mid_run_keeps_finished_steps(env, tmp_path) -> N
     assert result.status == "error" and "500" in (result.error or "")
     assert len(steps) == 2 and result.steps == 2
     assert (Path(result.out_dir) / "result.json").exists()
+
+
+def test_a_stop_check_ends_the_run_as_ended_after_the_step_that_finished_the_task(
+    env, tmp_path
+) -> None:
+    # The check reads the page, as MiniWoB's does: the second click marks the box.
+    box = [200 / 1280 * 1000, 120 / 800 * 1000]
+    wait = oracle.reply("Wait.", {"action": "wait", "time": 0})
+    click = oracle.reply("Press.", {"action": "left_click", "coordinate": box})
+    asked: list[int] = []
+
+    def finished() -> str | None:
+        asked.append(1)
+        done = env.page.evaluate("document.getElementById('press').className") == "box done"
+        return "the page says done" if done else None
+
+    result, steps, _ = run(env, [wait, click, wait, wait], tmp_path, max_steps=4,
+                           stop_check=finished)
+    assert result.status == "ended" and result.note == "the page says done"
+    assert result.steps == 2 and len(steps) == 2 and len(asked) == 2
+    assert '"ended"' in (Path(result.out_dir) / "result.json").read_text()
+
+
+def test_a_final_reply_is_not_overruled_by_the_stop_check(env, tmp_path) -> None:
+    script = [oracle.reply("Done.", {"action": "terminate", "status": "failure"})]
+    result, _, _ = run(env, script, tmp_path, stop_check=lambda: "ended")
+    assert result.status == "failure"
 
 
 def test_a_time_limit_ends_the_run_as_timeout_between_steps(env, tmp_path) -> None:
