@@ -3,7 +3,9 @@
 Why a fixed denominator: a task that crashed, timed out or could not be set up is a
 result (``status="error"``), never a missing row. Success rate is successes over ALL
 selected tasks, errors included, and errors are always shown apart from failures, so a
-flaky worker can neither hide a task nor inflate the score.
+flaky worker can neither hide a task nor inflate the score. The rate over the scored
+tasks only (successes / (successes + failures)), the number the peers' MiniWoB tables
+give, is shown beside it.
 
 Files written at the end of a run (``write_results``)::
 
@@ -169,6 +171,9 @@ class GroupSummary(BaseModel):
     error: int
     success_rate: float
     """successes / tasks; errors count in the denominator."""
+    scored_rate: float | None = None
+    """successes / (successes + failures): the rate with errors counted apart, as the
+    peers' tables give it (None when no task was scored)."""
     mean_steps: float
     """Steps per task, over all tasks of the group."""
     seconds_per_step: float | None
@@ -184,6 +189,8 @@ class Summary(BaseModel):
     by_tag: list[GroupSummary] = Field(default_factory=list)
     model: str | None = None
     model_source: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    """How the run was scored where a suite differs from the rest (MiniWoB's time limit)."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     created_at: str = Field(default_factory=_now)
@@ -204,6 +211,8 @@ def _group(name: str, results: Sequence[TaskResult]) -> GroupSummary:
         failure=count["failure"],
         error=count["error"],
         success_rate=count["success"] / n if n else 0.0,
+        scored_rate=(count["success"] / (count["success"] + count["failure"])
+                     if count["success"] + count["failure"] else None),
         mean_steps=steps / n if n else 0.0,
         seconds_per_step=per_step(sum(r.seconds for r in results if r.steps)),
         tokens_per_step=per_step(sum(r.prompt_tokens + r.completion_tokens for r in results)),
@@ -212,7 +221,8 @@ def _group(name: str, results: Sequence[TaskResult]) -> GroupSummary:
 
 
 def summarize(
-    results: Sequence[TaskResult], *, model: str | None = None, model_source: str | None = None
+    results: Sequence[TaskResult], *, model: str | None = None, model_source: str | None = None,
+    notes: Sequence[str] = (),
 ) -> Summary:
     """Totals overall, per suite (in first-seen order) and per tag (sorted)."""
     suites: dict[str, list[TaskResult]] = {}
@@ -227,6 +237,7 @@ def summarize(
         by_tag=[_group(name, tags[name]) for name in sorted(tags)],
         model=model,
         model_source=model_source,
+        notes=list(notes),
         prompt_tokens=sum(r.prompt_tokens for r in results),
         completion_tokens=sum(r.completion_tokens for r in results),
     )
@@ -248,14 +259,15 @@ def summary_rows(summary: Summary) -> list[tuple[str, GroupSummary]]:
 def summary_table(summary: Summary, title: str | None = None) -> Table:
     """The summary as a rich table (printed at the end of ``screenpilot bench``).
 
-    Columns: tasks, success, failure, error, success rate (errors count as tasks), mean
-    steps per task, wall seconds per step, tokens per step, model seconds per step.
+    Columns: tasks, success, failure, error, success rate (errors count as tasks), the
+    rate over scored tasks (errors apart), mean steps per task, wall seconds per step,
+    tokens per step, model seconds per step. (``summary.notes`` are printed apart.)
     """
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
                   pad_edge=False)
-    table.add_column("group", no_wrap=True, overflow="ellipsis", max_width=22)
-    for name in ("tasks", "ok", "fail", "err", "rate", "steps", "s/step", "tok/step",
-                 "model s"):
+    table.add_column("group", no_wrap=True, overflow="ellipsis", max_width=36)
+    for name in ("tasks", "ok", "fail", "err", "rate", "scored", "steps", "s/step",
+                 "tok/step", "model s"):
         width = 6 if name == "rate" else len(name)
         table.add_column(name, justify="right", no_wrap=True, min_width=width)
     for kind, g in summary_rows(summary):
@@ -268,6 +280,7 @@ def summary_table(summary: Summary, title: str | None = None) -> Table:
             str(g.failure),
             error,
             f"{g.success_rate:.1%}",
+            "-" if g.scored_rate is None else f"{g.scored_rate:.1%}",
             _num(g.mean_steps, 1),
             _num(g.seconds_per_step),
             _num(g.tokens_per_step, 0),

@@ -243,6 +243,7 @@ td.num, th.num { text-align: right; }
 .task { background: #fff; border: 1px solid var(--line); border-radius: 6px; margin: 10px 0; }
 .task > summary { padding: 8px 12px; cursor: pointer; }
 .task .body { padding: 4px 12px 12px; }
+.note { color: var(--muted); max-width: 70em; }
 .kv { margin: 6px 0; } .kv b { display: inline-block; min-width: 110px; color: var(--muted); }
 .instruction { white-space: pre-wrap; font-size: 15px; }
 .error { color: var(--bad); white-space: pre-wrap; margin: 4px 0; }
@@ -286,21 +287,25 @@ def _page(title: str, body: Iterable[str]) -> str:
     ])
 
 
-def _summary_html(results: Sequence[TaskResult]) -> str:
-    summary = summarize(results)
+def _summary_html(results: Sequence[TaskResult], notes: Sequence[str] = ()) -> str:
+    summary = summarize(results, notes=notes)
     rows = ['<table class="summary"><tr><th>group</th><th class="num">tasks</th>'
             '<th class="num">success</th><th class="num">failure</th><th class="num">error</th>'
-            '<th class="num">success rate</th><th class="num">steps/task</th>'
+            '<th class="num">success rate</th>'
+            '<th class="num" title="successes / (successes + failures): errors apart">'
+            'scored rate</th><th class="num">steps/task</th>'
             '<th class="num">s/step</th><th class="num">tokens/step</th>'
             '<th class="num">model s/step</th></tr>']
     for kind, g in summary_rows(summary):
         label = "all" if kind == "all" else f"{kind}: {g.name}"
         cells = [g.tasks, g.success, g.failure, g.error, f"{g.success_rate:.1%}",
+                 "-" if g.scored_rate is None else f"{g.scored_rate:.1%}",
                  _fmt(g.mean_steps, 1), _fmt(g.seconds_per_step), _fmt(g.tokens_per_step, 0),
                  _fmt(g.model_seconds_per_step)]
         rows.append(f"<tr><td>{e(label)}</td>"
                     + "".join(f'<td class="num">{e(c)}</td>' for c in cells) + "</tr>")
     rows.append("</table>")
+    rows += [f'<p class="note">{e(note)}</p>' for note in summary.notes]
     return "\n".join(rows)
 
 
@@ -320,6 +325,16 @@ def _evaluation_html(evaluation: dict[str, Any] | None) -> str:
     if evaluation.get("note"):
         parts.append(f'<div class="kv"><b>note</b> {e(evaluation["note"])}</div>')
     return "\n".join(parts)
+
+
+def _run_notes(run_dir: Path) -> list[str]:
+    """The notes of a bench run's summary (how it was scored), from its run.json."""
+    from benchmarks.runner import BenchError, load_run_config, run_notes
+
+    try:
+        return run_notes(load_run_config(run_dir))
+    except (BenchError, ValueError, OSError):
+        return []
 
 
 def _anchor(task_id: str) -> str:
@@ -349,7 +364,7 @@ def render_bench(run_dir: Path, out_dir: Path) -> str:
     body += [f'<div class="kv"><b>{e(k)}</b> {e(v)}</div>' for k, v in facts.items() if v != ""]
     body.append("</header><main>")
     body.append("<h2>Summary</h2>")
-    body.append(_summary_html(results))
+    body.append(_summary_html(results, _run_notes(run_dir)))
     body.append("<h2>Tasks</h2>")
     body.append('<table class="index"><tr><th>task</th><th>status</th><th class="num">score</th>'
                 '<th class="num">steps</th><th class="num">seconds</th><th class="num">tokens</th>'
