@@ -103,6 +103,14 @@ def _find_resume_dir(resume: str, out: Path, name: str | None) -> Path:
 @click.option("--task", "task_ids", multiple=True, metavar="ID",
               help="Only this task (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="Only tasks with this tag (repeatable).")
+@click.option("--tasks", "miniwob_tasks", metavar="NAME,...",
+              help="MiniWoB: only these tasks (page names, comma-separated; default: the "
+              "suite's list of tasks a vision-only agent can attempt).")
+@click.option("--episodes", type=click.IntRange(1, 10_000), default=None,
+              help="MiniWoB: episodes (seeds) per task.  [default: 5]")
+@click.option("--seed", type=click.IntRange(0, 2**31), default=None,
+              help="MiniWoB: the seed of each task's first episode; episode i has seed "
+              "SEED+i.  [default: 0]")
 @model_options
 @base_url_option
 @api_key_option
@@ -154,6 +162,9 @@ def bench(
     suites: tuple[str, ...],
     task_ids: tuple[str, ...],
     tags: tuple[str, ...],
+    miniwob_tasks: str | None,
+    episodes: int | None,
+    seed: int | None,
     model: str,
     coords: str,
     divisor: str,
@@ -198,6 +209,8 @@ def bench(
     screenpilot bench --suite desktop --oracle        # on a headless X desktop per worker
     screenpilot bench --suite desktop --oracle --desktop-url http://127.0.0.1:5000
     screenpilot bench --suite phone --oracle --device 192.168.1.23:5555   # a phone
+    screenpilot bench --suite miniwob --base-url URL --model NAME --workers 4
+    screenpilot bench --suite miniwob --tasks click-button,enter-text --episodes 2 --null
     screenpilot bench --resume runs/bench/NAME        # finish an interrupted run
     """
     from benchmarks.report import summary_table
@@ -238,6 +251,8 @@ def bench(
         else:
             if not suites:
                 raise click.UsageError("give --suite NAME|PATH (or --resume RUN_DIR)")
+            miniwob = _miniwob_config(ctx, suites, miniwob_tasks, episodes, seed, max_steps,
+                                      browser)
             config = BenchConfig(
                 suites=[_suite_spec(s) for s in suites],
                 task_ids=list(task_ids),
@@ -263,6 +278,7 @@ def bench(
                 desktop_display=desktop_display,
                 desktop_url=desktop_url,
                 android_device=android_device,
+                miniwob=miniwob,
             )
             run_dir = out / (name or _default_name(config))
         if api_key:
@@ -297,10 +313,56 @@ def bench(
         console.print(f"[yellow]results.jsonl has tasks that are not selected any more "
                       f"(left out):[/] {escape(', '.join(outcome.extra))}", highlight=False)
     console.print(summary_table(outcome.summary, title=str(outcome.run_dir)))
+    for note in outcome.summary.notes:
+        console.print(note, style="dim", highlight=False, markup=False)
     console.print(f"results: {outcome.run_dir / 'results.json'}; report: screenpilot view "
                   f"{outcome.run_dir}", highlight=False, markup=False)
     overall = outcome.summary.overall
     sys.exit(0 if overall.success == overall.tasks else 1)
+
+
+def _miniwob_config(
+    ctx: click.Context, suites: tuple[str, ...], names: str | None, episodes: int | None,
+    seed: int | None, max_steps: int, browser: dict[str, Any],
+) -> Any:
+    """The MiniWoB episodes of a --suite miniwob run (None for other suites). Options the
+    user gave win over the suite's defaults; the screen is always the task area."""
+    from benchmarks import miniwob
+    from benchmarks.runner import BenchError, resolve_suite
+
+    def given(param: str) -> bool:
+        return ctx.get_parameter_source(param) in (ParameterSource.COMMANDLINE,
+                                                   ParameterSource.ENVIRONMENT)
+
+    try:
+        is_miniwob = any(miniwob.is_miniwob_suite(resolve_suite(s)) for s in suites)
+    except BenchError:
+        return None  # load_bench_tasks names the missing suite
+    if not is_miniwob:
+        used = [o for o, p in (("--tasks", "miniwob_tasks"), ("--episodes", "episodes"),
+                               ("--seed", "seed")) if given(p)]
+        if used:
+            raise click.UsageError(f"{', '.join(used)} choose MiniWoB episodes: use them with "
+                                   "--suite miniwob")
+        return None
+    if given("viewport"):
+        w, h = miniwob.TASK_AREA
+        raise click.UsageError(f"the MiniWoB screen is its {w}x{h} CSS px task area; "
+                               "--device-scale-factor sets its size in pixels")
+    settings: dict[str, Any] = {}
+    if names is not None:
+        settings["tasks"] = [n.strip() for n in names.split(",") if n.strip()]
+        if not settings["tasks"]:
+            raise click.UsageError("--tasks: give task names separated by commas")
+    if episodes is not None:
+        settings["episodes"] = episodes
+    if seed is not None:
+        settings["seed"] = seed
+    if given("max_steps"):
+        settings["max_steps"] = max_steps
+    if given("device_scale_factor"):
+        settings["scale"] = browser["device_scale_factor"]
+    return miniwob.MiniWobConfig(**settings)
 
 
 def _suite_spec(spec: str) -> str:

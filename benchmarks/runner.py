@@ -83,6 +83,8 @@ from agent.presets import (
     vision_for,
 )
 from agent.trajectory import RunMeta, StepRecord, TrajectoryRecorder
+from benchmarks import miniwob
+from benchmarks.miniwob import MiniWobConfig
 from benchmarks.report import (
     Summary,
     TaskResult,
@@ -98,6 +100,7 @@ from model.vision import VisionConfig
 from tools.coordinates import CoordinateConvention
 
 if TYPE_CHECKING:
+    from benchmarks.setup import TaskContext
     from benchmarks.task import Task
 
 __all__ = [
@@ -110,6 +113,7 @@ __all__ = [
     "load_bench_tasks",
     "resolve_suite",
     "run_bench",
+    "run_notes",
     "task_dir_name",
 ]
 
@@ -189,6 +193,9 @@ class BenchConfig(BaseModel):
     apps: dict[str, str] = Field(default_factory=dict)
     """App name -> base URL of an app already running; used instead of starting the bundled
     one (a remote deployment, a test server)."""
+    miniwob: MiniWobConfig | None = None
+    """The episodes of a MiniWoB suite (tasks, seeds, time limit, screen scale); None: the
+    defaults (``benchmarks.miniwob``)."""
 
     @field_validator("apps")
     @classmethod
@@ -227,11 +234,26 @@ def resolve_suite(spec: str) -> Path:
 
 def load_bench_tasks(config: BenchConfig, envs: Iterable[str] | None = None) -> list[Task]:
     """Load, select and check the tasks of ``config``; raises TaskFileError / BenchError
-    listing every problem found."""
+    listing every problem found. A MiniWoB suite (a folder with ``miniwob.yaml``) gives
+    one task per episode of ``config.miniwob``; it runs alone (its screen is the task
+    area)."""
     from benchmarks.task import AVAILABLE_ENVS, TaskFileError, check_runnable, load_tasks
 
     paths = [resolve_suite(s) for s in config.suites]
-    tasks = load_tasks(*paths)
+    generated = [p for p in paths if miniwob.is_miniwob_suite(p)]
+    if generated and len(paths) > 1:
+        raise BenchError("a MiniWoB suite runs alone (its screen is MiniWoB's 160x210 task "
+                         "area): start one run for it and one for the other suites")
+    if config.miniwob is not None and not generated:
+        raise BenchError("--tasks, --episodes and --seed choose MiniWoB episodes: use them "
+                         "with --suite miniwob")
+    if generated:
+        try:
+            tasks = miniwob.episode_tasks(generated[0], config.miniwob)
+        except miniwob.MiniWobError as exc:
+            raise BenchError(str(exc)) from None
+    else:
+        tasks = load_tasks(*paths)
     if config.task_ids:
         known = {t.id for t in tasks}
         missing = [i for i in config.task_ids if i not in known]
@@ -254,6 +276,17 @@ def load_bench_tasks(config: BenchConfig, envs: Iterable[str] | None = None) -> 
             exc.args = (f"{exc}\n{NO_PHONE}",)
         raise
     return tasks
+
+
+def run_notes(config: BenchConfig) -> list[str]:
+    """What a report of this run must say about how it was scored (MiniWoB's raised time
+    limit and its definition of success)."""
+    notes = []
+    for spec in config.suites:
+        with contextlib.suppress(BenchError):
+            if miniwob.is_miniwob_suite(resolve_suite(spec)):
+                notes.append(miniwob.report_note(config.miniwob))
+    return notes
 
 
 def task_dir_name(task_id: str) -> str:
@@ -362,6 +395,8 @@ class Worker:
 
         kinds = {t.env for t in self.tasks} or {"browser"}
         browser = cfg.browser
+        if any(miniwob.APP in t.apps for t in self.tasks):
+            browser = (cfg.miniwob or MiniWobConfig()).browser(browser)
         cdp_url = None
         if "browser" in kinds:
             if cfg.model_source == "oracle":
@@ -506,9 +541,10 @@ class Worker:
             workdir = tempfile.mkdtemp(prefix="screenpilot-task-")
             ctx = TaskContext(env=env, apps=dict(self.apps), workdir=Path(workdir))
             run_steps(task.config, ctx)
+            result.instruction = ctx.instruction or task.instruction
 
             phase = "agent"
-            run = self._run_agent(task, env, folder, result)
+            run = self._run_agent(task, env, folder, result, ctx)
             ctx.answer, ctx.agent_status = run.answer, run.status
             result.agent_status, result.answer = run.status, run.answer
             result.steps = run.steps
@@ -540,7 +576,9 @@ class Worker:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _run_agent(self, task: Task, env: Env, folder: Path, result: TaskResult) -> Any:
+    def _run_agent(
+        self, task: Task, env: Env, folder: Path, result: TaskResult, ctx: TaskContext
+    ) -> Any:
         cfg = self.config
         assert self.backend is not None
         agent_config = AgentConfig(max_steps=task.max_steps or cfg.max_steps, vision=cfg.vision())
@@ -555,7 +593,7 @@ class Worker:
             "base_url": cfg.base_url,
         }
         start_url = env.page.url if isinstance(env, BrowserEnv) else None
-        meta = RunMeta(instruction=task.instruction, model=cfg.model, backend=self.backend.name,
+        meta = RunMeta(instruction=result.instruction, model=cfg.model, backend=self.backend.name,
                        env=task.env, start_url=start_url, settings=settings)
         recorder = TrajectoryRecorder(folder, meta, exact=True)
 
@@ -563,8 +601,8 @@ class Worker:
             result.model_seconds += record.timings.model_s
 
         agent = Agent(self.backend, env, agent_tools(convention, cfg.zoom, env=task.env),
-                      agent_config, recorder, on_step)
-        return agent.run(task.instruction)
+                      agent_config, recorder, on_step, stop_check=ctx.stop_check)
+        return agent.run(result.instruction)
 
 
 # --- worker processes ---------------------------------------------------------------------
@@ -1017,6 +1055,13 @@ def run_bench(
         raise BenchError("no model server: give --base-url (or --oracle / --null)")
     if config.ray_address and config.workers < 1:
         raise BenchError("--ray needs --workers 1 or more")
+    if config.model_source == "oracle":
+        unsolved = [t.id for t in selected if not t.oracle]
+        if unsolved:
+            shown = ", ".join(unsolved[:5]) + (f" and {len(unsolved) - 5} more"
+                                               if len(unsolved) > 5 else "")
+            raise BenchError(f"--oracle plays each task's reference solution, and {shown} "
+                             "have none (MiniWoB episodes never do): use --null or a model")
     android_tasks = any(t.env == "android" for t in selected)
     if android_tasks and not config.android_device:
         raise BenchError(NO_PHONE)
@@ -1090,7 +1135,8 @@ def run_bench(
         log.close()
 
     results = [finished[t.id] for t in selected]
-    summary = summarize(results, model=config.model, model_source=config.model_source)
+    summary = summarize(results, model=config.model, model_source=config.model_source,
+                        notes=run_notes(config))
     write_results(run_dir, results, summary)
     return BenchOutcome(run_dir, results, summary, ran=len(jobs), extra=extra)
 

@@ -26,6 +26,9 @@ Steps, with their parameters:
 - ``activate_window`` {window_name, strict=false, by_class=false, timeout=15} (OSWorld):
   waits until a visible window's title (or class) matches, then raises and focuses it.
 - ``open`` {path} (OSWorld): opens a file with the desktop's default app (xdg-open).
+- ``miniwob_episode`` {task, seed, time_limit_s=3600}: opens MiniWoB page ``task`` from
+  the ``miniwob`` app, seeds and starts one episode, and makes its utterance the agent's
+  instruction (``benchmarks.miniwob``; the MiniWoB suite generates these steps).
 
 On a desktop env (local or remote) ``execute``/``command``/``launch`` run on the
 desktop's machine (``env.machine``: with its display, or through its HTTP API) and
@@ -56,6 +59,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from benchmarks.miniwob import EpisodeParams, MiniWobError, start_episode
 from benchmarks.task import APP_TEMPLATE, SetupStep
 from envs.base import CommandTimeout, Env, EnvError, Machine
 from envs.machine import LocalMachine, command_argv
@@ -100,6 +104,14 @@ class TaskContext:
     """How the agent's run ended: success / failure / max_steps / ..."""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     """Processes started by ``launch`` on this machine; ``close()`` ends them."""
+    instruction: str | None = None
+    """Set by a setup step that learns the instruction only when the task starts (a
+    MiniWoB episode's utterance); the runner gives it to the agent instead of the task's."""
+    stop_check: Callable[[], str | None] | None = None
+    """Set by a setup step whose env can end the task by itself (a MiniWoB episode):
+    asked after every agent step, a reason ends the run as ``ended``."""
+    state: dict[str, Any] = field(default_factory=dict)
+    """What a setup step hands to the getters of the same attempt (``state["miniwob"]``)."""
 
     @property
     def machine(self) -> Machine | None:
@@ -423,6 +435,14 @@ def step_open(ctx: TaskContext, parameters: dict[str, Any]) -> None:
         raise SetupError(str(exc)) from exc
 
 
+def step_miniwob_episode(ctx: TaskContext, parameters: dict[str, Any]) -> None:
+    p = _params(EpisodeParams, parameters)
+    try:
+        start_episode(ctx, p)
+    except MiniWobError as exc:
+        raise SetupError(str(exc)) from exc
+
+
 _STEPS: dict[str, tuple[Callable[[TaskContext, dict[str, Any]], None], type[BaseModel]]] = {
     "open_url": (step_open_url, OpenUrlParams),
     "chrome_open_tabs": (step_chrome_open_tabs, OpenTabsParams),
@@ -433,6 +453,7 @@ _STEPS: dict[str, tuple[Callable[[TaskContext, dict[str, Any]], None], type[Base
     "launch": (step_launch, LaunchParams),
     "activate_window": (step_activate_window, ActivateWindowParams),
     "open": (step_open, OpenParams),
+    "miniwob_episode": (step_miniwob_episode, EpisodeParams),
 }
 SETUP_STEPS: dict[str, Callable[[TaskContext, dict[str, Any]], None]] = {
     name: step for name, (step, _) in _STEPS.items()

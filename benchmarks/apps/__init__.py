@@ -25,6 +25,12 @@ def _flights() -> AppServer:
     return FlightsServer()
 
 
-APPS: dict[str, Callable[[], AppServer]] = {"flights": _flights}
+def _miniwob() -> AppServer:
+    from benchmarks.miniwob import MiniWobServer
+
+    return MiniWobServer()
+
+
+APPS: dict[str, Callable[[], AppServer]] = {"flights": _flights, "miniwob": _miniwob}
 
 __all__ = ["APPS", "AppServer"]

@@ -22,6 +22,9 @@
   ``gives`` picks the indexes returned (one index: a single path, else a list). The file
   is read from the desktop's machine on a desktop env.
 
+- ``miniwob_reward``: how the MiniWoB episode started by the ``miniwob_episode`` step
+  ended: ``{done, raw_reward, reward, reason}`` (``done`` false when it did not end).
+
 Every string in a spec may contain ``{app:NAME}`` (the app's base URL).
 """
 
@@ -39,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from benchmarks.evaluators.errors import EvaluationError
 from benchmarks.evaluators.jsonpath import MISSING, JsonPathError, parse, select
+from benchmarks.miniwob import MiniWobError, episode_result
 from benchmarks.setup import TaskContext, TemplateError, validation_problem
 from benchmarks.task import GetterSpec
 from envs.base import CommandTimeout, EnvError
@@ -230,6 +234,13 @@ def get_vm_file(ctx: TaskContext, spec: GetterSpec) -> str | list[str | None] | 
     return out[0] if len(out) == 1 else out
 
 
+def get_miniwob_reward(ctx: TaskContext, spec: GetterSpec) -> Any:
+    try:
+        return episode_result(ctx)
+    except MiniWobError as exc:
+        raise EvaluationError(f"getter 'miniwob_reward': {exc}") from exc
+
+
 _GETTERS: dict[str, tuple[Callable[[TaskContext, GetterSpec], Any], type[BaseModel]]] = {
     "rule": (get_rule, RuleParams),
     "answer": (get_answer, NoParams),
@@ -239,6 +250,7 @@ _GETTERS: dict[str, tuple[Callable[[TaskContext, GetterSpec], Any], type[BaseMod
     "command_line": (get_command_line, CommandLineParams),
     "vm_command_line": (get_command_line, CommandLineParams),
     "vm_file": (get_vm_file, VmFileParams),
+    "miniwob_reward": (get_miniwob_reward, NoParams),
 }
 GETTERS: dict[str, Callable[[TaskContext, GetterSpec], Any]] = {
     name: getter for name, (getter, _) in _GETTERS.items()

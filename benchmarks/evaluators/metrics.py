@@ -46,6 +46,8 @@ or OSWorld's ``{"expected": ...}``):
   "¥1,280", "1280元", "１２８０") equals an expected number within ``tolerance``.
 - ``contains(result, expected)``: the expected text is in the result, ignoring case,
   Unicode width forms and runs of whitespace; a list of texts must all be in it.
+- ``miniwob_success(result)``: 1 when a MiniWoB episode (the ``miniwob_reward`` getter)
+  ended with a raw reward above 0, the peers' definition of success.
 """
 
 from __future__ import annotations
@@ -389,6 +391,14 @@ def contains(result: Any, expected: Any) -> float:
     return float(all(_fold(str(n)) in haystack for n in needles))
 
 
+def miniwob_success(result: Any, rules: Any = None) -> float:
+    if result is None:
+        return 0.0
+    from benchmarks.miniwob import EpisodeResult
+
+    return float(EpisodeResult.model_validate(result).success)
+
+
 METRICS: dict[str, Callable[..., float]] = {
     "exact_match": exact_match,
     "match_in_list": match_in_list,
@@ -401,4 +411,5 @@ METRICS: dict[str, Callable[..., float]] = {
     "infeasible": infeasible,
     "number_match": number_match,
     "contains": contains,
+    "miniwob_success": miniwob_success,
 }

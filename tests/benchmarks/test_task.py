@@ -277,7 +277,7 @@ def test_a_bundled_browser_task_is_runnable() -> None:
 def test_apps_and_templates_are_checked() -> None:
     task = Task.model_validate(answer_task(apps=["hotels"]))
     assert support_report(task).problems == [
-        "app 'hotels' is not bundled (bundled: flights)",
+        "app 'hotels' is not bundled (bundled: flights, miniwob)",
         "{app:flights} is used but 'flights' is not in the task's apps",
     ]
     served = support_report(task, apps={"hotels"}).problems
