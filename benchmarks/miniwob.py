@@ -89,6 +89,8 @@ TASK_AREA = (160, 210)
 STEP = "miniwob_episode"
 GETTER = "miniwob_reward"
 METRIC = "miniwob_success"
+TIME_LIMIT_S = 3600.0
+"""The episode time limit the runner sets (MiniWoB's pages: 7-30 s)."""
 MAX_TIME_LIMIT_S = 2_000_000.0
 """setTimeout's limit (2**31 - 1 ms, ~24.8 days) rounded down: a longer one fires at once."""
 START_TIMEOUT_S = 20.0
@@ -286,7 +288,7 @@ class MiniWobConfig(BaseModel):
     """Episodes per task; episode i has seed ``seed + i``. 5 as in the peers' 625-episode
     tables (125 tasks x 5 seeds)."""
     seed: int = Field(default=0, ge=0, le=2**31)
-    time_limit_s: float = Field(default=3600.0, gt=0, le=MAX_TIME_LIMIT_S)
+    time_limit_s: float = Field(default=TIME_LIMIT_S, gt=0, le=MAX_TIME_LIMIT_S)
     """``core.EPISODE_MAX_TIME`` of every episode (MiniWoB's own: 7-30 s)."""
     scale: float = Field(default=3.0, gt=0, le=5)
     """Device pixels per CSS px of the 160x210 task area."""
@@ -364,7 +366,7 @@ class EpisodeParams(BaseModel):
 
     task: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     seed: int = Field(ge=0)
-    time_limit_s: float = Field(default=3600.0, gt=0, le=MAX_TIME_LIMIT_S)
+    time_limit_s: float = Field(default=TIME_LIMIT_S, gt=0, le=MAX_TIME_LIMIT_S)
 
 
 class EpisodeResult(BaseModel):
