@@ -23,6 +23,7 @@ import yaml
 
 from benchmarks import miniwob
 from benchmarks.evaluators.metrics import miniwob_success
+from benchmarks.oracle import NullServer
 from benchmarks.runner import BenchConfig, BenchError, load_bench_tasks, run_bench
 from benchmarks.setup import SetupError, TaskContext, run_steps
 from benchmarks.view import render_bench
@@ -354,6 +355,21 @@ def test_the_null_agent_scores_zero_and_the_report_says_how_it_was_scored(
     wrong = subprocess.run([SCREENPILOT, "bench", "--suite", "flights", "--null", "--tasks",
                             "click-button"], capture_output=True, text=True)
     assert wrong.returncode == 2 and "--suite miniwob" in wrong.stderr
+
+
+def test_an_agent_that_claims_success_at_once_scores_zero_from_the_page(
+    tmp_path: Path,
+) -> None:
+    # The verdict comes from MiniWoB's reward, not from the agent's word.
+    with NullServer(status="success") as server:
+        outcome = run_bench(BenchConfig(
+            suites=[str(SUITE)], base_url=server.base_url, model=server.model,
+            miniwob=miniwob.MiniWobConfig(tasks=["click-button", "enter-text"], episodes=1),
+            browser=BrowserConfig(extra_args=list(TEST_BROWSER_ARGS))), tmp_path / "claims")
+    for r in outcome.results:
+        assert (r.status, r.agent_status) == ("failure", "success")
+        assert r.evaluation["outcomes"][0]["result"] == {
+            "done": False, "raw_reward": 0.0, "reward": 0.0, "reason": "the episode did not end"}
 
 
 def _free_port() -> int:
