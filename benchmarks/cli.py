@@ -234,8 +234,7 @@ def bench(
             updates: dict[str, Any] = {}
             ignored = []
             for param, value in ctx.params.items():
-                source = ctx.get_parameter_source(param)
-                if source not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+                if not _given(ctx, param):
                     continue
                 if param in _RESUME_OVERRIDES:
                     updates[_RESUME_OVERRIDES[param]] = value
@@ -321,6 +320,13 @@ def bench(
     sys.exit(0 if overall.success == overall.tasks else 1)
 
 
+def _given(ctx: click.Context, param: str) -> bool:
+    """Whether the user gave option ``param`` (on the command line or in the environment)
+    rather than leaving its default."""
+    return ctx.get_parameter_source(param) in (ParameterSource.COMMANDLINE,
+                                               ParameterSource.ENVIRONMENT)
+
+
 def _miniwob_config(
     ctx: click.Context, suites: tuple[str, ...], names: str | None, episodes: int | None,
     seed: int | None, max_steps: int, browser: dict[str, Any],
@@ -330,22 +336,18 @@ def _miniwob_config(
     from benchmarks import miniwob
     from benchmarks.runner import BenchError, resolve_suite
 
-    def given(param: str) -> bool:
-        return ctx.get_parameter_source(param) in (ParameterSource.COMMANDLINE,
-                                                   ParameterSource.ENVIRONMENT)
-
     try:
         is_miniwob = any(miniwob.is_miniwob_suite(resolve_suite(s)) for s in suites)
     except BenchError:
         return None  # load_bench_tasks names the missing suite
     if not is_miniwob:
         used = [o for o, p in (("--tasks", "miniwob_tasks"), ("--episodes", "episodes"),
-                               ("--seed", "seed")) if given(p)]
+                               ("--seed", "seed")) if _given(ctx, p)]
         if used:
             raise click.UsageError(f"{', '.join(used)} choose MiniWoB episodes: use them with "
                                    "--suite miniwob")
         return None
-    if given("viewport"):
+    if _given(ctx, "viewport"):
         w, h = miniwob.TASK_AREA
         raise click.UsageError(f"the MiniWoB screen is its {w}x{h} CSS px task area; "
                                "--device-scale-factor sets its size in pixels")
@@ -358,9 +360,9 @@ def _miniwob_config(
         settings["episodes"] = episodes
     if seed is not None:
         settings["seed"] = seed
-    if given("max_steps"):
+    if _given(ctx, "max_steps"):
         settings["max_steps"] = max_steps
-    if given("device_scale_factor"):
+    if _given(ctx, "device_scale_factor"):
         settings["scale"] = browser["device_scale_factor"]
     return miniwob.MiniWobConfig(**settings)
 

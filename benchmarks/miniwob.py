@@ -267,10 +267,9 @@ def load_task_list(path: Path) -> TaskList:
     try:
         return TaskList.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: "
-            f"{str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors())
-        raise MiniWobError(f"{file}: {problems}") from None
+        from benchmarks.setup import validation_problem  # setup imports this module
+
+        raise MiniWobError(f"{file}: {validation_problem(exc)}") from None
 
 
 # --- episodes as tasks ------------------------------------------------------------------------
