@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -20,6 +19,7 @@ from agent.trajectory import RunResult, read_steps
 from tests.support import screen_oracle as oracle
 from tests.support.phone import VirtualPhone
 from tests.support.scripted_model import ScriptedModel
+from tests.support.web import free_port
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.browser]
 
@@ -92,9 +92,7 @@ def test_run_on_a_phone_taps_a_node(vp: VirtualPhone, tmp_path: Path, adb_home: 
 
 
 def test_a_refused_device_is_a_clear_error(tmp_path: Path, adb_home: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with ScriptedModel([DONE]) as model:
         proc = screenpilot("run", "Open Settings", "--env", "android", "--device",
                            f"127.0.0.1:{port}", "--base-url", model.base_url, "--model",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -32,6 +31,7 @@ from agent.script import (
 from tests.support import screen_oracle as oracle
 from tests.support.phone import VirtualPhone
 from tests.support.scripted_model import Fault, ScriptedModel
+from tests.support.web import free_port
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.browser]
 
@@ -275,9 +275,7 @@ steps:
 
 
 def test_an_unreachable_phone_is_exit_2(tmp_path: Path, adb_home: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     path = write_flow(tmp_path, "name: x\nsteps:\n  - press: home\n")
     proc = screenpilot("script", str(path), "--device", f"127.0.0.1:{port}", "--out",
                        str(tmp_path / "runs"), adb_home=adb_home)

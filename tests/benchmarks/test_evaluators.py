@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from benchmarks.evaluators.metrics import (
 )
 from benchmarks.setup import TaskContext
 from benchmarks.task import GetterSpec, Task
-from tests.support.web import Request, Response, WebServer
+from tests.support.web import Request, Response, WebServer, free_port
 
 STATE = {
     "bookings": [
@@ -145,9 +144,7 @@ def test_http_json_infrastructure_failures_are_evaluation_errors(
         get(ctx, type="http_json", url=app.url("/api/broken"))
     with pytest.raises(EvaluationError, match=r"did not answer JSON"):
         get(ctx, type="http_json", url=app.url("/api/html"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with pytest.raises(EvaluationError, match=r"cannot reach .*is the app running"):
         get(ctx, type="http_json", url=f"http://127.0.0.1:{port}/api/state", timeout=2)
     with pytest.raises(EvaluationError, match=r"\{app:hotels\} names app 'hotels'"):

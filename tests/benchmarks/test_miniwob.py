@@ -31,6 +31,7 @@ from envs.browser import BrowserConfig, BrowserEnv
 from tests.conftest import TEST_BROWSER_ARGS
 from tests.support import screen_oracle as oracle
 from tests.support.scripted_model import ScriptedModel
+from tests.support.web import free_port
 
 SUITE = Path(miniwob.__file__).with_name("suites") / "miniwob"
 SCREENPILOT = str(Path(sys.executable).with_name("screenpilot"))
@@ -296,7 +297,7 @@ class PageSolver:
 def test_a_scripted_model_that_reads_the_page_earns_reward_one_through_the_runner(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     solver = PageSolver(f"http://127.0.0.1:{port}")
     episodes = miniwob.MiniWobConfig(
         tasks=["click-button", "enter-text", "click-checkboxes"], episodes=2, seed=11)
@@ -370,11 +371,3 @@ def test_an_agent_that_claims_success_at_once_scores_zero_from_the_page(
         assert (r.status, r.agent_status) == ("failure", "success")
         assert r.evaluation["outcomes"][0]["result"] == {
             "done": False, "raw_reward": 0.0, "reward": 0.0, "reason": "the episode did not end"}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -4,7 +4,6 @@ Chromium (one for the whole module)."""
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from benchmarks.setup import (
 from benchmarks.task import GetterSpec, SetupStep, Task
 from envs.base import ActionResult, Env, Observation
 from envs.browser import BrowserConfig, BrowserEnv
-from tests.support.web import Request, Response, WebServer
+from tests.support.web import Request, Response, WebServer, free_port
 from tools.actions import Action
 
 
@@ -58,12 +57,6 @@ def gone(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- templates ------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from envs.android import (
 from envs.base import CommandTimeout, frame_change
 from tests.conftest import TEST_BROWSER_ARGS
 from tests.support.phone import AdbServer, PhoneSpec, VirtualPhone
+from tests.support.web import free_port
 from tools.actions import (
     Answer,
     Click,
@@ -407,12 +408,6 @@ def test_threads_share_one_connection_safely(sh_server: ShServer, key_path: Path
         for t in threads:
             t.join(timeout=60)
         assert not wrong
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_refused_connection_says_how_to_turn_on_adb_over_tcp(key_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import shlex
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from envs.osworld import (
     pyautogui_code,
 )
 from envs.x11 import wait_until
+from tests.support.web import free_port
 from tools.actions import (
     Answer,
     Click,
@@ -283,14 +283,8 @@ def test_observe_geometry(env: OSWorldEnv) -> None:
     assert (g.physical_width, g.logical_width, g.scale_factor) == (W, W, 1.0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_error_when_the_server_is_down() -> None:
-    port = _free_port()
+    port = free_port()
     env = OSWorldEnv(OSWorldConfig(url=f"http://127.0.0.1:{port}"))
     with pytest.raises(EnvError, match=r"cannot reach the desktop server at "
                                        rf"http://127\.0\.0\.1:{port}.*serve-desktop"):

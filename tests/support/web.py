@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,7 +33,15 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["Request", "Response", "WebServer", "serve_directory", "serve_pages"]
+__all__ = ["Request", "Response", "WebServer", "free_port", "serve_directory", "serve_pages"]
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (free when asked; a test that needs a refused
+    connection, or a port to hand to a server it starts, takes it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
