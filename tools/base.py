@@ -16,6 +16,7 @@ __all__ = [
     "first_error",
     "function_schema",
     "grid_rules",
+    "known_action",
 ]
 
 
@@ -66,3 +67,12 @@ def action_property(actions: dict[str, str]) -> dict[str, Any]:
     """The ``action`` parameter's schema: an enum of ``actions`` with one line of doc each."""
     doc = "The action to perform:\n" + "\n".join(f"* `{n}`: {d}" for n, d in actions.items())
     return {"type": "string", "enum": list(actions), "description": doc}
+
+
+def known_action(value: str, actions: dict[str, str]) -> str:
+    """``value`` as one of ``actions``' names (trimmed, lower case), or ValueError naming
+    them all: the shared check of the tools' ``action`` argument."""
+    action = value.strip().lower()
+    if action not in actions:
+        raise ValueError(f"unknown action {value!r}; use one of: {', '.join(actions)}")
+    return action

@@ -31,7 +31,13 @@ from tools.actions import (
     Wait,
     normalize_key,
 )
-from tools.base import action_property, first_error, function_schema, grid_rules
+from tools.base import (
+    action_property,
+    first_error,
+    function_schema,
+    grid_rules,
+    known_action,
+)
 from tools.coordinates import CoordinateConvention, ToolArgumentError
 
 ACTIONS: dict[str, str] = {
@@ -78,10 +84,7 @@ class ComputerUseArgs(BaseModel):
     @field_validator("action")
     @classmethod
     def _known(cls, value: str) -> str:
-        action = value.strip().lower()
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {value!r}; use one of: {', '.join(ACTIONS)}")
-        return action
+        return known_action(value, ACTIONS)
 
     @field_validator("keys", mode="before")
     @classmethod

@@ -27,7 +27,13 @@ from tools.actions import (
     TypeText,
     Wait,
 )
-from tools.base import action_property, first_error, function_schema, grid_rules
+from tools.base import (
+    action_property,
+    first_error,
+    function_schema,
+    grid_rules,
+    known_action,
+)
 from tools.coordinates import CoordinateConvention, ToolArgumentError
 
 ACTIONS: dict[str, str] = {
@@ -65,10 +71,7 @@ class MobileUseArgs(BaseModel):
     @field_validator("action")
     @classmethod
     def _known(cls, value: str) -> str:
-        action = value.strip().lower()
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {value!r}; use one of: {', '.join(ACTIONS)}")
-        return action
+        return known_action(value, ACTIONS)
 
 
 class MobileUse:
