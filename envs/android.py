@@ -106,7 +106,9 @@ from envs.base import (
     EnvError,
     Machine,
     Observation,
+    Target,
     frame_change,
+    is_terminal,
 )
 from tools.actions import (
     Action,
@@ -144,7 +146,9 @@ __all__ = [
     "default_key_path",
     "device_keycode",
     "find_nodes",
+    "focused_node_target",
     "input_text_arguments",
+    "node_target",
     "parse_device",
     "parse_focus",
     "parse_ui_dump",
@@ -167,6 +171,7 @@ _B64_PIECE = 1200
 """UTF-8 bytes of one ADB_INPUT_B64 broadcast."""
 _CARET_MAX_DP = 64
 _UI_DUMP = "/sdcard/window_dump.xml"
+_NO_UI_TREE = "no UI tree"
 _MAX_SWIPES = 10
 
 
@@ -605,6 +610,89 @@ def find_nodes(
         and _matches(n.package, package)
         and (clickable is None or n.clickable == clickable)
     ]
+
+
+_EDIT_CLASSES = ("EditText", "AutoCompleteTextView", "MultiAutoCompleteTextView",
+                 "SearchAutoComplete")
+_TARGET_TEXT_MAX = 200
+
+
+def _parents(nodes: list[UiNode]) -> list[int | None]:
+    """Each node's parent index (a dump is in document order, with depths)."""
+    parents: list[int | None] = []
+    stack: list[int] = []
+    for i, node in enumerate(nodes):
+        while stack and nodes[stack[-1]].depth >= node.depth:
+            stack.pop()
+        parents.append(stack[-1] if stack else None)
+        stack.append(i)
+    return parents
+
+
+def _short_class(cls: str) -> str | None:
+    """``android.widget.Button`` -> ``Button`` (``Outer$Inner`` -> ``Inner``)."""
+    return cls.rsplit(".", 1)[-1].rsplit("$", 1)[-1] or None
+
+
+def _is_edit(node: UiNode) -> bool:
+    return (_short_class(node.cls) or "").endswith(_EDIT_CLASSES)
+
+
+def _target_text(nodes: list[UiNode], i: int) -> str:
+    """A node's text or content-desc; for one without, its descendants' (in order)."""
+    node = nodes[i]
+    parts = [node.text or node.content_desc]
+    if not parts[0]:
+        for other in nodes[i + 1:]:
+            if other.depth <= node.depth:
+                break
+            part = other.text or other.content_desc
+            if part and part not in parts:
+                parts.append(part)
+    text = " ".join(" ".join(parts).split())
+    return text[:_TARGET_TEXT_MAX].strip()
+
+
+def _describe_node(nodes: list[UiNode], i: int) -> Target:
+    node = nodes[i]
+    return Target(source="ui_hierarchy", role=_short_class(node.cls),
+                  text=_target_text(nodes, i),
+                  editable=_is_edit(node) or is_terminal(node.package),
+                  app=node.package or None)
+
+
+def node_target(nodes: list[UiNode], x: int, y: int) -> Target:
+    """What a tap at input pixel (x, y) hits: the smallest node whose bounds hold the
+    point (of equal ones the later, drawn on top), or its nearest ancestor that takes taps
+    (clickable, long-clickable, checkable or a text field) when the node itself does not.
+    ``role`` is the widget class' short name, ``text`` its text or content-desc (or its
+    descendants' when it has none), ``editable`` for text fields (and anything of a
+    terminal app), ``app`` the package. A point on no node: a Target with ``role`` None."""
+    best: int | None = None
+    best_area = 0
+    for i, node in enumerate(nodes):
+        left, top, right, bottom = node.bounds
+        if left <= x < right and top <= y < bottom:
+            area = (right - left) * (bottom - top)
+            if best is None or area <= best_area:
+                best, best_area = i, area
+    if best is None:
+        return Target(source="ui_hierarchy")
+    parents = _parents(nodes)
+    at: int | None = best
+    while at is not None:
+        node = nodes[at]
+        if node.clickable or node.long_clickable or node.checkable or _is_edit(node):
+            return _describe_node(nodes, at)
+        at = parents[at]
+    return _describe_node(nodes, best)
+
+
+def focused_node_target(nodes: list[UiNode]) -> Target | None:
+    """The node the dump marks ``focused`` (the deepest, if several), described as
+    ``node_target`` does; None when none is."""
+    focused = [i for i, node in enumerate(nodes) if node.focused]
+    return _describe_node(nodes, focused[-1]) if focused else None
 
 
 # --- shell text helpers --------------------------------------------------------------------------
@@ -1438,7 +1526,40 @@ class AndroidEnv(Env):
         raise AndroidError(
             f"`uiautomator dump` on the phone at {self.address} gave no UI tree "
             f"({out.strip()[:200]!r}); it fails while the screen animates or a secure window "
-            "is shown: wait and retry")
+            "is shown: wait and retry", reason=_NO_UI_TREE)
+
+    def _ui_nodes_or_none(self) -> list[UiNode] | None:
+        """``ui_nodes()``, or None when the phone gives no UI tree now (a secure window,
+        an animation that does not end); a phone that is gone still raises."""
+        try:
+            return self.ui_nodes()
+        except AndroidError as exc:
+            if exc.reason == _NO_UI_TREE:
+                return None
+            raise
+
+    def target_at(self, point: Point | None) -> Target | None:
+        """The UI node a tap at ``point`` (a fraction of the latest screenshot, mapped as
+        a tap is) would hit, from ``uiautomator dump`` (see ``node_target``). None for no
+        point (a phone has no pointer) and when the phone gives no UI tree now."""
+        if point is None:
+            return None
+        x, y = self._geometry_for_action().to_input_int(point)
+        nodes = self._ui_nodes_or_none()
+        return None if nodes is None else node_target(nodes, x, y)
+
+    def focused_target(self) -> Target | None:
+        """The node the UI tree marks focused (a text field being typed into:
+        ``editable``), else a Target naming only the focused window's package as ``app``
+        (``dumpsys window``); None when the phone tells neither."""
+        nodes = self._ui_nodes_or_none()
+        found = focused_node_target(nodes) if nodes else None
+        if found is not None:
+            return found
+        focus = self.focused_app()
+        if focus is None:
+            return None
+        return Target(source="ui_hierarchy", app=focus[0], editable=is_terminal(focus[0]))
 
     def packages(self, refresh: bool = False) -> set[str]:
         """Installed packages (``pm list packages``), cached per connection."""

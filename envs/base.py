@@ -10,12 +10,13 @@ from __future__ import annotations
 import io
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, Literal, Self
 
 from PIL import Image, ImageChops
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.actions import Action, ScreenGeometry
+from tools.actions import Action, Point, ScreenGeometry
 
 
 class EnvError(RuntimeError):
@@ -76,6 +77,76 @@ def frame_change(before: Image.Image, after: Image.Image, thin_px: float,
     return "changed"
 
 
+class Target(BaseModel):
+    """What is under a point, or has the keyboard focus, as far as an env can tell: the DOM
+    element in a browser, the UI-hierarchy node on a phone, the focused window on a
+    desktop. The safety guard (``agent.guard``) judges risky clicks and typing from it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: Literal["dom", "ui_hierarchy", "window"]
+    role: str | None = None
+    """What kind of thing it is: ``button``, ``link``, ``textbox``, ``checkbox`` … (ARIA
+    roles in a browser, with ``<a href>`` as ``link`` and ``<input type=submit>`` as
+    ``button``; the widget class' short name on a phone, such as ``Button``)."""
+    text: str = ""
+    """What a person reads on it: its label, a button input's value, aria-label, title,
+    content-desc; whitespace collapsed, at most 200 characters."""
+    href: str | None = None
+    """The absolute URL a click would navigate to (a link, a submit button's form action)."""
+    editable: bool = False
+    """Text typed now would go into it (an input, a textarea, a contenteditable, an
+    EditText, a terminal)."""
+    app: str | None = None
+    """The program it belongs to: the window class on a desktop (``xterm``), the package
+    on a phone (``com.android.settings``)."""
+    url: str | None = None
+    """The page it is on (browser)."""
+
+
+TERMINAL_APPS: frozenset[str] = frozenset({
+    # desktop terminal emulators: WM_CLASS instance and class names (Wayland app ids)
+    "xterm", "uxterm", "gnome-terminal", "gnome-terminal-server", "org.gnome.terminal",
+    "kgx", "org.gnome.console", "ptyxis", "org.gnome.ptyxis", "konsole", "org.kde.konsole",
+    "yakuake", "xfce4-terminal", "lxterminal", "terminator", "alacritty", "kitty", "tilix",
+    "com.gexperts.tilix", "mate-terminal", "urxvt", "rxvt", "rxvt-unicode", "urxvt-unicode",
+    "st", "st-256color", "qterminal", "foot", "footclient", "wezterm", "wezterm-gui",
+    "org.wezfurlong.wezterm", "terminology", "guake", "tilda", "sakura", "eterm", "aterm",
+    "cool-retro-term", "ghostty", "com.mitchellh.ghostty", "contour",
+    "com.raggesilver.blackbox", "deepin-terminal", "x-terminal-emulator",
+    # phone terminals and shells: packages
+    "com.termux", "jackpal.androidterm", "yarolegovich.materialterminal", "org.connectbot",
+    "com.server.auditor.ssh.client", "com.sonelli.juicessh",
+})
+"""Programs whose typed text runs as shell commands: window classes of desktop terminal
+emulators, packages of phone terminals and SSH clients (lower case). The one list:
+``is_terminal`` reads it; add a program here and every env and the guard know it."""
+
+
+def is_terminal(app: str | None) -> bool:
+    """Whether ``app`` (a window class or a package, as ``Target.app``; any case) is a
+    terminal. ``XTerm``, ``st-256color``, ``Alacritty`` and ``com.termux`` are."""
+    if not app:
+        return False
+    name = app.strip().lower()
+    return name in TERMINAL_APPS or name.removesuffix("-256color") in TERMINAL_APPS
+
+
+NavigationCheck = Callable[[str], "str | None"]
+"""Given a URL about to be loaded in a page (or frame), the reason to refuse it, or None."""
+
+
+class BlockedNavigation(BaseModel):
+    """A navigation an env refused because its ``NavigationCheck`` gave a reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    reason: str
+    redirected_from: str | None = None
+    """Set when a server redirect (3xx) led to ``url``."""
+
+
 class Env(ABC):
     """One screen the agent acts on."""
 
@@ -108,6 +179,34 @@ class Env(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release every process and resource. Safe to call twice."""
+
+    # -- what the safety guard may ask; an env that cannot tell answers None / False ------
+
+    def target_at(self, point: Point | None) -> Target | None:
+        """What a click at ``point`` (a fraction of the latest screenshot; None: where the
+        pointer is) would hit, or None where this env cannot tell. A point on nothing (the
+        bare page, the bare desktop) gives a Target whose ``role`` is None and ``text``
+        empty, not None. Never raises for a point on nothing; raises ``EnvError`` only when
+        the env is broken."""
+        return None
+
+    def focused_target(self) -> Target | None:
+        """What typed text would go into now, or None where this env cannot tell; with
+        nothing focused, a Target whose ``role`` is None and ``editable`` False. Whether it
+        is a terminal: ``is_terminal(target.app)``."""
+        return None
+
+    def guard_navigation(self, check: NavigationCheck | None) -> bool:
+        """From now on refuse every navigation for which ``check(url)`` gives a reason,
+        whatever caused it (a link, a form, a script, a redirect, a new window); None
+        removes the check. Returns False where this env has no notion of navigation. A
+        refused navigation leaves the screen where it was; the action that caused it still
+        succeeds, and ``take_blocked_navigations`` reports it."""
+        return False
+
+    def take_blocked_navigations(self) -> list[BlockedNavigation]:
+        """The navigations refused since the last call (oldest first), and forget them."""
+        return []
 
     def __enter__(self) -> Self:
         return self

@@ -63,7 +63,15 @@ from typing import Any, Literal
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from envs.base import ActionResult, Env, EnvError, Observation, frame_change
+from envs.base import (
+    ActionResult,
+    Env,
+    EnvError,
+    Observation,
+    Target,
+    frame_change,
+    is_terminal,
+)
 from envs.machine import LocalMachine
 from envs.x11 import (
     Monitor,
@@ -412,6 +420,104 @@ class DesktopEnv(Env):
         obs = Observation(screenshot=image, geometry=self.geometry, title=title)
         self._last_obs = obs
         return obs
+
+    # -- what the safety guard asks -----------------------------------------------------------
+
+    def _window_name(self, window: Any) -> str:
+        """A window's title: ``_NET_WM_NAME`` (UTF-8), else ``WM_NAME``."""
+        name = window.get_full_property(self._atoms["_NET_WM_NAME"], self._atoms["UTF8_STRING"])
+        if name is not None and name.value:
+            value = name.value
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        wm_name = window.get_wm_name()
+        if isinstance(wm_name, bytes):
+            wm_name = wm_name.decode("latin-1")
+        return str(wm_name or "")
+
+    def _describe_window(self, window: Any) -> Target:
+        """A client window as a Target: ``app`` its WM_CLASS instance name (the class
+        name where it has none), ``text`` its title, ``editable`` for a terminal."""
+        instance, klass = window.get_wm_class() or (None, None)
+        title = " ".join(self._window_name(window).split())[:200].strip()
+        return Target(source="window", role="window", text=title, app=instance or klass,
+                      editable=is_terminal(instance) or is_terminal(klass))
+
+    def _client_window(self, window: Any, depth: int = 3) -> Any | None:
+        """The application window (the one with a WM_CLASS) that ``window`` is, is inside
+        of, or (a window manager's frame) holds; None when there is none."""
+        at = window
+        while at is not None and at != self._root:
+            if at.get_wm_class() is not None:
+                return at
+            at = at.query_tree().parent
+        frontier = [window]
+        for _ in range(depth):
+            below = []
+            for parent in frontier:
+                for child in reversed(parent.query_tree().children):  # topmost first
+                    if child.get_attributes().map_state != X.IsViewable:
+                        continue
+                    if child.get_wm_class() is not None:
+                        return child
+                    below.append(child)
+            frontier = below
+        return None
+
+    def _window_at(self, x: int, y: int) -> Any | None:
+        """The application window that root pixel (x, y) shows, None for bare desktop."""
+        window = self._root
+        for _ in range(16):
+            child = window.translate_coords(self._root, x, y).child
+            if not child:
+                return None
+            if child.get_wm_class() is not None:
+                return child
+            window = child
+        return None
+
+    def target_at(self, point: Point | None) -> Target | None:
+        """The application window under ``point`` (a fraction of the latest screenshot;
+        None: where the pointer is), as ``focused_target`` describes one, with ``source``
+        "window". On the bare desktop: a Target with ``role`` None. The X server answers in
+        a few round trips. EnvError when the display is gone."""
+        with self._x_errors():
+            x, y = self._xy(point) or self.pointer
+            for _ in range(2):  # a window going away in between: look once more
+                try:
+                    window = self._window_at(x, y)
+                    if window is None:
+                        return Target(source="window")
+                    return self._describe_window(window)
+                except xerror.XError:
+                    continue
+            return None
+
+    def focused_target(self) -> Target | None:
+        """The application window with the keyboard focus: ``role`` "window", ``app``
+        its WM_CLASS instance name (``xterm``), ``text`` its title, ``editable`` when it is
+        a terminal emulator (``envs.base.is_terminal``: typed text runs as commands there).
+        Where the focus follows the pointer (no window manager), the window under the
+        pointer. With no focus at all, a Target with ``role`` None (typed text goes
+        nowhere). EnvError when the display is gone."""
+        with self._x_errors():
+            for _ in range(2):  # a window going away in between: look once more
+                try:
+                    focus = self._conn.get_input_focus().focus
+                    if not isinstance(focus, type(self._root)):  # None (0), PointerRoot (1)
+                        if focus == X.NONE:
+                            return Target(source="window")
+                        focus = self._root
+                    if focus == self._root:
+                        x, y = self.pointer
+                        window = self._window_at(x, y)
+                    else:
+                        window = self._client_window(focus)
+                    if window is None:
+                        return Target(source="window")
+                    return self._describe_window(window)
+                except xerror.XError:
+                    continue
+            return None
 
     def _caret_like(self, before: bytearray, after: bytearray) -> bool:
         """Whether two grabs differ only in a thin box (a text caret blinking)."""
