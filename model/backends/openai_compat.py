@@ -8,19 +8,33 @@ format the agent's parser reads (server-parsed tool calls are rendered back as
 ``<tool_call>`` blocks), and turns every SDK failure into a ``BackendError`` that
 says what the user should do next, without ever printing the API key.
 
-Retries are the SDK's own (connection errors, 408/409/429/5xx, ``Retry-After``
-honoured up to two minutes), bounded by ``max_retries``; only the exponential
-backoff between attempts is tunable, so tests can keep it short.
+Retries live in one place, ``OpenAICompatibleBackend._with_retries`` (the SDK's own are
+off), so one budget covers every failure that may pass: connection errors and dropped
+sockets, timeouts, HTTP 408/409/429/5xx (unless the server says ``x-should-retry:
+false``), and replies that are not usable: a body that is not JSON (an HTML page, a
+truncated JSON document) or a reply without choices. Each request is tried at most
+``max_retries + 1`` times. The pause after failed attempt ``k`` (1-based) is the server's
+``Retry-After`` (or ``retry-after-ms``) when positive, cut to ``retry_after_max_s``;
+otherwise ``min(retry_backoff_s * 2**(k-1), retry_backoff_max_s)`` less up to 25 %
+jitter. So one ``complete()`` takes at most::
+
+    (max_retries + 1) * timeout_s + max_retries * max(retry_backoff_max_s, retry_after_max_s)
+
+(defaults: 4 x 120 s + 3 x 60 s; without a Retry-After the pauses sum to at most
+0.5 + 1 + 2 = 3.5 s). The final ``BackendError`` names the cause and the attempts made.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
 import random
+import re
 import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -43,6 +57,7 @@ __all__ = [
 API_KEY_ENV_VARS: tuple[str, ...] = ("SCREENPILOT_API_KEY", "OPENAI_API_KEY", "DASHSCOPE_API_KEY")
 _NO_KEY = "EMPTY"
 _MAX_SERVER_MESSAGE = 300
+_T = TypeVar("_T")
 
 
 class OpenAIBackendConfig(BaseModel):
@@ -62,6 +77,9 @@ class OpenAIBackendConfig(BaseModel):
     max_retries: int = Field(default=3, ge=0, le=10)
     retry_backoff_s: float = Field(default=0.5, ge=0)
     retry_backoff_max_s: float = Field(default=8.0, ge=0)
+    retry_after_max_s: float = Field(default=60.0, ge=0)
+    """The longest pause a server's ``Retry-After`` gets; a longer one is cut to this, so
+    a rate limiter cannot make a task hang (see the module doc for the whole bound)."""
     temperature: float = Field(default=0.0, ge=0)
     top_p: float | None = Field(default=None, gt=0, le=1)
     max_tokens: int = Field(default=1024, gt=0)
@@ -132,32 +150,6 @@ def _render_tool_call(name: str, arguments: str) -> str:
     return f'<tool_call>\n{{"name": {json.dumps(name)}, "arguments": {arguments}}}\n</tool_call>'
 
 
-class _TunedOpenAI(openai.OpenAI):
-    """The SDK client with a configurable backoff between retries.
-
-    The SDK's backoff (0.5 s doubling to 8 s) is fixed; tests and fast local servers
-    want it shorter. A positive ``Retry-After`` up to two minutes is still honoured, as
-    the SDK does. If a future SDK renames this hook, its own backoff simply applies.
-    """
-
-    def __init__(
-        self, *, backoff_s: float = 0.5, backoff_max_s: float = 8.0, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self._backoff_s = backoff_s
-        self._backoff_max_s = backoff_max_s
-
-    def _calculate_retry_timeout(
-        self, remaining_retries: int, options: Any, response_headers: Any = None
-    ) -> float:
-        retry_after = self._parse_retry_after_header(response_headers)
-        if retry_after is not None and 0 < retry_after <= 120:
-            return retry_after
-        retries_done = max(options.get_max_retries(self.max_retries) - remaining_retries, 0)
-        delay = min(self._backoff_s * 2.0 ** min(retries_done, 30), self._backoff_max_s)
-        return delay * (1 - 0.25 * random.random())
-
-
 class OpenAICompatibleBackend:
     """A ``Backend`` that asks an OpenAI-compatible HTTP server.
 
@@ -171,13 +163,12 @@ class OpenAICompatibleBackend:
         self._api_key, self._key_source = resolve_api_key(config.api_key)
         self._model = config.model
         self.name = f"openai:{config.model or 'auto'}"
-        self._client = _TunedOpenAI(
+        # max_retries=0: every retry is ours (``_with_retries``), under one budget.
+        self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=self._api_key,
             timeout=config.timeout_s,
-            max_retries=config.max_retries,
-            backoff_s=config.retry_backoff_s,
-            backoff_max_s=config.retry_backoff_max_s,
+            max_retries=0,
         )
 
     # -- Backend protocol --------------------------------------------------------
@@ -202,33 +193,88 @@ class OpenAICompatibleBackend:
         if self.config.extra_body:
             kwargs["extra_body"] = dict(self.config.extra_body)
         start = time.perf_counter()
-        try:
-            response = self._client.chat.completions.create(**kwargs)
-        except openai.OpenAIError as exc:
-            raise self._translate(exc, what="chat completion") from None
-        latency = time.perf_counter() - start
+
+        def attempt() -> Completion:
+            try:
+                response = self._client.chat.completions.create(**kwargs)
+            except json.JSONDecodeError as exc:  # declared JSON, but not JSON (truncated…)
+                raise _BadReply("not JSON", f"{exc.msg} in {_describe(exc.doc)}") from None
+            return self._completion(response, model)
+
+        completion = self._with_retries("chat completion", attempt)
+        completion.latency_s = time.perf_counter() - start
+        return completion
+
+    def _completion(self, response: Any, model: str) -> Completion:
+        """The reply as a Completion, or ``_BadReply`` when it is not a usable one."""
         if isinstance(response, str | bytes):
-            raise BackendError(
-                f"the model server at {self.base_url} answered with a body that is not JSON "
-                f"({_describe(response)}): check that --base-url points at an "
-                "OpenAI-compatible API (it usually ends in /v1)"
-            )
+            raise _BadReply("not JSON", _describe(response))
         choices = getattr(response, "choices", None)
         if not isinstance(response, ChatCompletion) or not choices:
-            raise BackendError(
-                f"the model server at {self.base_url} answered without any choices "
-                f"(got {_describe(response)}): check that it is an OpenAI-compatible "
-                "chat-completions endpoint and look at the server's log"
-            )
-        choice = choices[0]
+            raise _BadReply("no choices", _describe(response))
+        choice = choices[0] if isinstance(choices, list) else None
+        message = getattr(choice, "message", None)
+        try:
+            text = _reply_text(message)
+        except (AttributeError, TypeError):
+            raise _BadReply("no message", _describe(choice)) from None
         usage = response.usage
         return Completion(
-            text=_reply_text(choice.message),
-            prompt_tokens=usage.prompt_tokens if usage is not None else None,
-            completion_tokens=usage.completion_tokens if usage is not None else None,
-            latency_s=latency,
+            text=text,
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            latency_s=0.0,
             model=response.model or model,
-            finish_reason=choice.finish_reason,
+            finish_reason=getattr(choice, "finish_reason", None),
+        )
+
+    def _with_retries(self, what: str, attempt: Callable[[], _T]) -> _T:
+        """Run ``attempt`` (one request and the check of its reply) until it succeeds, at
+        most ``max_retries + 1`` times; raise a BackendError naming the cause and the
+        attempts made. The only place where requests are retried (see the module doc)."""
+        cfg = self.config
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return attempt()
+            except openai.OpenAIError as exc:
+                retry, retry_after = _retry_hint(exc)
+                if not retry or attempts > cfg.max_retries:
+                    raise self._translate(exc, what, attempts) from None
+            except _BadReply as bad:
+                if attempts > cfg.max_retries:
+                    raise self._bad_reply(bad, what, attempts) from None
+                retry_after = None
+            time.sleep(self._pause(attempts, retry_after))
+
+    def _pause(self, attempts: int, retry_after: float | None) -> float:
+        """Seconds to wait after ``attempts`` failed attempts."""
+        cfg = self.config
+        if retry_after is not None and retry_after > 0:
+            return min(retry_after, cfg.retry_after_max_s)
+        delay = min(cfg.retry_backoff_s * 2.0 ** min(attempts - 1, 30), cfg.retry_backoff_max_s)
+        return delay * (1 - 0.25 * random.random())
+
+    def _bad_reply(self, bad: _BadReply, what: str, attempts: int) -> BackendError:
+        url, times = self.base_url, _times(attempts)
+        if bad.kind == "not JSON":
+            return BackendError(
+                f"the model server at {url} answered the {what} request with a body that is "
+                f"not JSON ({self._redact(bad.detail)}) after {times}: check that --base-url "
+                "points at an OpenAI-compatible API (it usually ends in /v1) and look at the "
+                "server's log"
+            )
+        if bad.kind == "not valid":
+            return BackendError(
+                f"the model server at {url} sent a {what} reply that is not valid OpenAI JSON "
+                f"after {times}: check that --base-url points at an OpenAI-compatible API"
+            )
+        missing = "any choices" if bad.kind == "no choices" else "a message in its first choice"
+        return BackendError(
+            f"the model server at {url} answered without {missing} "
+            f"(got {self._redact(bad.detail)}) after {times}: check that it is an "
+            "OpenAI-compatible chat-completions endpoint and look at the server's log"
         )
 
     def close(self) -> None:
@@ -265,21 +311,20 @@ class OpenAICompatibleBackend:
 
     def list_models(self) -> list[str]:
         """The model names the server serves (``GET /models``)."""
-        try:
-            page = self._client.models.list()
-        except openai.OpenAIError as exc:
-            raise self._translate(exc, what="model list") from None
-        return [m.id for m in page.data]
 
-    def _attempts(self, exc: openai.APIError) -> int:
-        """How many requests were really made: the SDK stamps each with its retry count."""
-        request = getattr(exc, "request", None)
-        if request is None and isinstance(exc, openai.APIStatusError):
-            request = exc.response.request
-        try:
-            return int(request.headers.get("x-stainless-retry-count", "0")) + 1
-        except (AttributeError, ValueError):
-            return self.config.max_retries + 1
+        def attempt() -> list[str]:
+            try:
+                page = self._client.models.list()
+            except json.JSONDecodeError as exc:
+                raise _BadReply("not JSON", f"{exc.msg} in {_describe(exc.doc)}") from None
+            except AttributeError:  # the SDK fails so on a text body (an HTML page)
+                raise _BadReply("not JSON", "text that is not a model list") from None
+            data = getattr(page, "data", None)
+            if isinstance(page, str | bytes) or not isinstance(data, list):
+                raise _BadReply("not JSON", _describe(page))
+            return [m.id for m in data]
+
+        return self._with_retries("model list", attempt)
 
     def _redact(self, text: str) -> str:
         if self._api_key and self._api_key != _NO_KEY and len(self._api_key) >= 4:
@@ -288,22 +333,23 @@ class OpenAICompatibleBackend:
 
     def _server_message(self, exc: openai.APIStatusError) -> str:
         message = " ".join(str(exc.message).split())
+        # the SDK prefixes "Error code: 503 - "; the status is said once, as "HTTP 503"
+        message = re.sub(r"^Error code: \d+ - ", "", message)
         if len(message) > _MAX_SERVER_MESSAGE:
             message = message[:_MAX_SERVER_MESSAGE] + "…"
         return self._redact(message)
 
-    def _translate(self, exc: openai.OpenAIError, what: str) -> BackendError:
-        """Turn an SDK exception into a BackendError that says what to do next."""
+    def _translate(self, exc: openai.OpenAIError, what: str, n: int) -> BackendError:
+        """Turn an SDK exception (after ``n`` attempts) into a BackendError that says what
+        to do next."""
         url = self.base_url
         if isinstance(exc, openai.APITimeoutError):
-            n = self._attempts(exc)
             return BackendError(
                 f"the model server at {url} timed out: no answer within "
                 f"{self.config.timeout_s:g} s ({_times(n)}); the model may be overloaded or "
                 "the request too large: raise the timeout (timeout_s) or send smaller images"
             )
         if isinstance(exc, openai.APIConnectionError):
-            n = self._attempts(exc)
             cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else ""
             if "Connect" in cause or cause == "":
                 return BackendError(
@@ -320,15 +366,12 @@ class OpenAICompatibleBackend:
                 f"sent {self._key_source}): pass --api-key or set SCREENPILOT_API_KEY"
             )
         if isinstance(exc, openai.APIStatusError):
-            return self._status_error(exc, what)
+            return self._status_error(exc, what, n)
         if isinstance(exc, openai.APIResponseValidationError):
-            return BackendError(
-                f"the model server at {url} sent a {what} reply that is not valid "
-                "OpenAI JSON: check that --base-url points at an OpenAI-compatible API"
-            )
+            return self._bad_reply(_BadReply("not valid", ""), what, n)
         return BackendError(f"the {what} request to {url} failed: {self._redact(str(exc))}")
 
-    def _status_error(self, exc: openai.APIStatusError, what: str) -> BackendError:
+    def _status_error(self, exc: openai.APIStatusError, what: str, n: int) -> BackendError:
         url = self.base_url
         status = exc.status_code
         message = self._server_message(exc)
@@ -341,7 +384,6 @@ class OpenAICompatibleBackend:
         if model_missing and what == "chat completion":
             return self._model_not_found(status, message)
         if status == 429 or status >= 500:
-            n = self._attempts(exc)
             kind = "is rate-limiting requests" if status == 429 else "failed"
             advice = (
                 "wait, lower the request rate, or raise max_retries"
@@ -386,6 +428,57 @@ class OpenAICompatibleBackend:
             f"the server at {url} does not serve the model {self._model!r} "
             f"(HTTP {status}); it serves: {listing}. Pass --model NAME"
         )
+
+
+class _BadReply(Exception):
+    """A reply that arrived but cannot be used (retried like a failed request).
+
+    ``kind``: "not JSON", "not valid" (JSON the SDK could not read as a reply), "no
+    choices" or "no message"; ``detail``: what came instead, shortened."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+def _retry_hint(exc: openai.OpenAIError) -> tuple[bool, float | None]:
+    """Whether a failed request may pass when tried again, and the server's Retry-After
+    (seconds) if it sent one. The rules are the SDK's: connection errors and timeouts,
+    HTTP 408/409/429/5xx, unless ``x-should-retry`` says otherwise; a reply the SDK
+    could not read is retried like a body that is not JSON."""
+    if isinstance(exc, openai.APIConnectionError | openai.APIResponseValidationError):
+        return True, None
+    if not isinstance(exc, openai.APIStatusError):
+        return False, None
+    headers = exc.response.headers
+    retry_after = _retry_after(headers)
+    should = headers.get("x-should-retry")
+    if should in ("true", "false"):
+        return should == "true", retry_after
+    status = exc.status_code
+    return status in (408, 409, 429) or status >= 500, retry_after
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds asked for by ``retry-after-ms`` or ``retry-after`` (a number or an HTTP
+    date); None when absent or unreadable."""
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) / divisor  # inf is cut to the cap; nan is ignored
+        except ValueError:
+            continue
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_tz(value)
+        return None if when is None else float(email.utils.mktime_tz(when) - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _times(n: int) -> str:

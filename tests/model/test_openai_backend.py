@@ -333,17 +333,157 @@ def test_timeout_says_it_timed_out() -> None:
 
 
 def test_non_json_body_is_explained() -> None:
-    with ScriptedModel([Fault.raw("<html>nginx welcome</html>")]) as server:
+    with ScriptedModel(lambda r, i: Fault.raw("<html>nginx welcome</html>")) as server:
         message = error_of(backend_for(server))
     assert "not JSON" in message
+    assert "nginx welcome" in message
     assert "--base-url" in message
+    assert "3 attempts" in message  # retried: max_retries=2
+    assert len(server.requests) == 3
 
 
 def test_reply_without_choices_is_explained() -> None:
     body = json.dumps({"id": "x", "object": "chat.completion", "choices": []})
-    with ScriptedModel([Fault.raw(body, content_type="application/json")]) as server:
-        message = error_of(backend_for(server))
+    with ScriptedModel(lambda r, i: Fault.raw(body, content_type="application/json")) as server:
+        message = error_of(backend_for(server, max_retries=1))
     assert "without any choices" in message
+    assert "2 attempts" in message
+    assert len(server.requests) == 2
+
+
+# -- replies that are not usable are retried like failed requests -------------------
+
+
+TRUNCATED = '{"id": "chatcmpl-1", "object": "chat.completion", "choices": [{"ind'
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.raw("<html><body>502 Bad Gateway</body></html>", content_type="text/html"),
+        Fault.raw("\x00\x01 garbage", content_type="application/octet-stream"),
+        Fault.raw(TRUNCATED, content_type="application/json"),
+        Fault.raw("", content_type="application/json"),
+        Fault.raw(
+            json.dumps({"object": "chat.completion", "choices": []}),
+            content_type="application/json",
+        ),
+        Fault.raw(json.dumps({"choices": [{"index": 0}]}), content_type="application/json"),
+    ],
+    ids=["html", "garbage", "truncated-json", "empty-json", "no-choices", "no-message"],
+)
+def test_unusable_reply_then_success_is_retried(fault: Fault) -> None:
+    with ScriptedModel([fault, "recovered"]) as server:
+        assert ask(backend_for(server)) == "recovered"
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        (Fault.raw(TRUNCATED, content_type="application/json"), "not JSON"),
+        (
+            Fault.raw(json.dumps({"choices": [{"index": 0}]}), content_type="application/json"),
+            "without a message in its first choice",
+        ),
+    ],
+    ids=["truncated-json", "no-message"],
+)
+def test_persistent_unusable_reply_is_a_backend_error_with_attempts(
+    fault: Fault, said: str
+) -> None:
+    """Before, a truncated JSON body escaped as a bare JSONDecodeError (and a choice
+    without a message as an AttributeError): now both are BackendErrors, retried."""
+    with ScriptedModel(lambda r, i: fault) as server:
+        url = server.base_url
+        message = error_of(backend_for(server, max_retries=3))
+    assert said in message
+    assert "4 attempts" in message
+    assert url in message
+    assert len(server.requests) == 4
+
+
+def test_every_kind_of_fault_shares_one_budget() -> None:
+    """max_retries bounds all retries together, whatever failed: 3 different faults use
+    up max_retries=2, and the error names the last cause and the attempts."""
+    script = [Fault.http(500), Fault.drop_connection(), Fault.raw("<html>oops</html>"), "never"]
+    with ScriptedModel(script) as server:
+        message = error_of(backend_for(server, max_retries=2))
+    assert len(server.requests) == 3
+    assert "not JSON" in message and "3 attempts" in message
+
+
+def test_timeout_then_success_is_retried() -> None:
+    with ScriptedModel([Fault.delay(3.0, then="too late"), "in time"]) as server:
+        started = time.perf_counter()
+        assert ask(backend_for(server, timeout_s=0.3)) == "in time"
+        assert time.perf_counter() - started < 2.5
+    assert len(server.requests) == 2
+
+
+def test_429_retry_after_is_honoured() -> None:
+    with ScriptedModel([Fault.http(429, "slow down", retry_after=0.5), "ok"]) as server:
+        started = time.perf_counter()
+        assert ask(backend_for(server)) == "ok"
+        assert time.perf_counter() - started >= 0.5  # not the 1 ms backoff
+    assert len(server.requests) == 2
+
+
+def test_retry_after_above_the_cap_is_cut_to_it() -> None:
+    """A rate limiter asking for 10 minutes must not make a task hang: the pause is cut
+    to retry_after_max_s, and the whole call is bounded."""
+    with ScriptedModel(lambda r, i: Fault.http(429, "come back later", retry_after=600)) as server:
+        started = time.perf_counter()
+        message = error_of(backend_for(server, max_retries=2, retry_after_max_s=0.2))
+        elapsed = time.perf_counter() - started
+    assert 0.4 <= elapsed < 3.0  # two pauses of 0.2 s, not 600 s
+    assert "rate-limiting" in message and "3 attempts" in message
+
+
+def test_retry_after_in_milliseconds_and_as_a_date() -> None:
+    from email.utils import formatdate
+
+    date = formatdate(time.time() + 1, usegmt=True)  # whole seconds: 0..1 s from now
+    script = [
+        Fault(status=503, message="busy", headers={"retry-after-ms": "300"}),
+        Fault(status=503, message="busy", headers={"Retry-After": date}),
+        "ok",
+    ]
+    with ScriptedModel(script) as server:
+        started = time.perf_counter()
+        assert ask(backend_for(server, retry_after_max_s=2.0)) == "ok"
+        assert 0.3 <= time.perf_counter() - started < 4.0
+
+
+def test_client_errors_are_not_retried() -> None:
+    with ScriptedModel([Fault.http(400, "bad image"), "never"]) as server:
+        message = error_of(backend_for(server))
+    assert "HTTP 400" in message and "bad image" in message
+    assert len(server.requests) == 1
+
+
+def test_x_should_retry_true_retries_a_4xx() -> None:
+    fault = Fault(status=400, message="try again", headers={"x-should-retry": "true"})
+    with ScriptedModel([fault, "ok"]) as server:
+        assert ask(backend_for(server)) == "ok"
+    assert len(server.requests) == 2
+
+
+def test_model_list_is_retried_too() -> None:
+    """GET /models (used to resolve model=None) goes through the same retries; a bare
+    chat server whose /models answers HTML is explained."""
+    faults = [Fault.http(503), Fault.raw("<html>hi</html>", content_type="text/html")]
+    with ScriptedModel(["ok"], models=["only-model"], models_faults=faults) as server:
+        backend = backend_for(server, model=None)
+        with backend:
+            assert backend.complete([Message.text("user", "hi")]).text == "ok"
+    assert server.models_requests == 3
+    assert server.requests[-1]["model"] == "only-model"
+    bad = [Fault.raw("<html>a welcome page</html>", content_type="text/html")] * 3
+    with ScriptedModel(["never"], models_faults=bad) as server:
+        message = error_of(backend_for(server, model=None))
+    assert "model list request with a body that is not JSON" in message
+    assert "3 attempts" in message
 
 
 def test_bad_request_shows_server_message_and_hint() -> None:

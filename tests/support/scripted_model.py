@@ -155,8 +155,12 @@ class ScriptedModel:
         strict_model: bool = True,
         api_key: str | None = None,
         image_tokens: int = 1,
+        models_faults: Sequence[Fault] = (),
     ) -> None:
         self._script = script
+        self.models_faults = list(models_faults)
+        """Faults answered, in order, to the first ``GET /v1/models`` requests."""
+        self.models_requests = 0
         self.models = list(models)
         self.strict_model = strict_model
         self.api_key = api_key
@@ -350,6 +354,12 @@ def _make_handler(owner: ScriptedModel) -> type[BaseHTTPRequestHandler]:
                 self._send(200, b"{}")
             elif path == "/v1/models":
                 if not self._authorized():
+                    return
+                with owner._lock:
+                    owner.models_requests += 1
+                    fault = owner.models_faults.pop(0) if owner.models_faults else None
+                if fault is not None:
+                    self._fault({}, fault, -1)
                     return
                 data = [
                     {"id": m, "object": "model", "created": 0, "owned_by": "scripted"}
