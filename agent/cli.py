@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.calibrate import CalibrationReport, calibrate_browser, calibrate_desktop
+from agent.guard import Confirm, Guard, Policy, PolicyError
 from agent.loop import Agent, AgentConfig
 from agent.presets import (
     DEFAULT_MODEL,
@@ -27,9 +28,10 @@ from agent.presets import (
     model_family,
     vision_for,
 )
+from agent.secrets import ENV_PREFIX, SecretError, Secrets
 from agent.serve import serve_desktop
 from agent.trajectory import RunMeta, RunResult, StepRecord, TrajectoryRecorder
-from envs.base import Env, EnvError
+from envs.base import Env, EnvError, Target
 from envs.browser import BrowserConfig, BrowserEnv
 from envs.desktop import DesktopConfig, DesktopEnv
 from envs.osworld import OSWorldConfig, OSWorldEnv
@@ -176,6 +178,33 @@ local_options = _options(
 """Options of the local transformers backend (``LocalBackendConfig`` fields)."""
 
 
+secret_option = click.option(
+    "--secret", "secret_specs", multiple=True, metavar="NAME=VALUE",
+    help="A secret the model never sees (repeatable): it types {{NAME}} and the env enters "
+    "VALUE; run files and output show {{NAME}} only. NAME alone takes the value of $NAME, "
+    f"and every {ENV_PREFIX}NAME variable is a secret too (safer than VALUE on the command "
+    "line, which the process list shows).")
+"""--secret of ``run`` and ``bench``; build the Secrets with ``secrets_from``."""
+
+
+def secrets_from(
+    specs: tuple[str, ...] | list[str], instructions: tuple[str, ...] = (),
+    typed: tuple[str, ...] = (),
+) -> Secrets:
+    """The secrets of --secret options and SCREENPILOT_SECRET_* variables. A bad spec, a
+    ``{{NAME}}`` in an instruction or ``typed`` text that names no secret, or an instruction
+    that holds a secret's value (the model would see it) is a usage error (exit code 2)."""
+    try:
+        secrets = Secrets.from_specs(specs)
+        for text in instructions:
+            secrets.check_instruction(text)
+        for text in typed:
+            secrets.check(text)
+    except SecretError as exc:
+        raise click.UsageError(str(exc)) from None
+    return secrets
+
+
 phone_option = click.option(
     "--device", "phone", metavar="HOST:PORT",
     help="The Android phone: its ADB address HOST:PORT (port 5555 when left out; run `adb tcpip "
@@ -298,6 +327,64 @@ def open_env(
     return env
 
 
+guard_options = _options(
+    click.option("--policy", "policy_spec", metavar="FILE|PRESET", default=None,
+                 help="Safety policy: a .toml/.yaml file (README 'Safety') or a preset: "
+                      "default (ask before risky clicks, keys and shell commands), "
+                      "permissive (allow them), strict (refuse them)."),
+    click.option("--allow-domain", "allow_domains", multiple=True, metavar="DOMAIN",
+                 help="Navigation may only go to these hosts (and their subdomains); "
+                      "repeatable; adds to the policy's allowed_domains."),
+    click.option("--block-domain", "block_domains", multiple=True, metavar="DOMAIN",
+                 help="Navigation may never go to these hosts; repeatable."),
+)
+"""The safety policy of ``agent.guard``, shared by run, script and bench."""
+
+
+def policy_from(spec: str | None, allow: Sequence[str] = (), block: Sequence[str] = (),
+                default: Policy | None = None) -> Policy:
+    """The policy of ``guard_options``: a file or preset (else ``default``), plus the flags."""
+    try:
+        base = Policy.load(spec) if spec else (default or Policy())
+        return base.with_domains(allow, block)
+    except (PolicyError, ValidationError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy/--allow-domain") from None
+
+
+def terminal_confirm(console: Console, pause: Callable[[], Any] | None = None,
+                     resume: Callable[[], Any] | None = None,
+                     secrets: Secrets | None = None) -> Confirm:
+    """A ``Confirm`` that asks the person at the terminal (the progress display paused);
+    ``secrets``' values are shown as their placeholders."""
+    hide = secrets.redact if secrets else str
+
+    def confirm(action: str, reason: str, target: Target | None) -> bool:
+        if pause:
+            pause()
+        try:
+            console.print(f"[bold yellow]The agent wants to {escape(hide(action))}[/]: "
+                          f"{escape(hide(reason))}.", highlight=False)
+            return click.confirm("Allow it?", default=False, err=True)
+        except click.Abort:
+            return False
+        finally:
+            if resume:
+                resume()
+
+    return confirm
+
+
+def make_guard(policy: Policy, unattended: bool, console: Console,
+               pause: Callable[[], Any] | None = None,
+               resume: Callable[[], Any] | None = None,
+               secrets: Secrets | None = None) -> Guard:
+    """A guard that asks at the terminal, unless the run is unattended (``--yes``, or no
+    terminal to ask at): then what the policy would ask is refused."""
+    interactive = not unattended and sys.stdin.isatty()
+    return Guard(policy, terminal_confirm(console, pause, resume, secrets) if interactive
+                 else None)
+
+
 def model_settings(
     model: str, coords: str, divisor: str, max_image_tokens: int | None,
     family: ModelFamily | None = None,
@@ -328,6 +415,10 @@ def model_settings(
               help="Folder that receives one trajectory folder per run.")
 @browser_options
 @desktop_options
+@secret_option
+@guard_options
+@click.option("--yes", "unattended", is_flag=True,
+              help="Unattended: never ask; what the policy would ask about is refused.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def run(
@@ -359,14 +450,22 @@ def run(
     desktop_url: str | None,
     desktop_token: str | None,
     phone: str | None,
+    secret_specs: tuple[str, ...],
+    policy_spec: str | None,
+    allow_domains: tuple[str, ...],
+    block_domains: tuple[str, ...],
+    unattended: bool,
     **browser: Any,
 ) -> None:
     """Run the agent on INSTRUCTION until it terminates or runs out of steps.
 
     On a phone (--env android --device HOST:PORT) the run starts from the home screen.
+    With --secret PASSWORD=..., the instruction says {{PASSWORD}} where the value goes
+    (e.g. "log in as {{USER}} with {{PASSWORD}}").
     Exit code 0 only when the agent terminated with success.
     """
     console = Console(stderr=True, quiet=quiet)
+    secrets = secrets_from(secret_specs, (instruction,))
     if env_name == "browser" and url is None and browser["cdp_url"] is None:
         raise click.UsageError("give --url (the page to start on) or --cdp-url")
     if env_name != "browser" and url is not None:
@@ -390,6 +489,7 @@ def run(
         env_config = desktop_config_from(display, screens, monitor, browser["headless"])
     else:
         env_config = browser_config_from(**browser)
+    policy = policy_from(policy_spec, allow_domains, block_domains)
     local = local_settings(device, dtype, attn_implementation, device_map)
     llm = make_backend(backend, model, base_url, api_key, timeout, max_tokens, temperature,
                        local, console)
@@ -403,21 +503,25 @@ def run(
         "base_url": base_url,
         "family": family,
         "zoom": zoom,
+        "policy": policy.model_dump(mode="json"),
     }
+    if secrets:
+        settings["secrets"] = secrets.names
     if hasattr(llm, "notes"):
         settings["local"] = {**local, "notes": llm.notes}
     meta = RunMeta(instruction=instruction, model=model, backend=llm.name, env=env_name,
                    start_url=url, settings=settings)
-    recorder = TrajectoryRecorder(out, meta)
+    recorder = TrajectoryRecorder(out, meta, secrets=secrets)
     console.print(f"[bold]screenpilot[/] {escape(model)} via {escape(llm.name)}", highlight=False)
     console.print(f"trajectory: {recorder.dir}", highlight=False, markup=False)
 
     status = console.status("connecting to the phone…" if env_name == "android"
                             else f"starting the {env_name}…")
     status.start()
+    guard = make_guard(policy, unattended, console, status.stop, status.start, secrets)
 
     def on_step(rec: StepRecord) -> None:
-        _print_step(console, rec)
+        _print_step(console, secrets.redact_model(rec))
         status.update(f"step {rec.step + 1}: waiting for the model…")
 
     try:
@@ -430,15 +534,15 @@ def run(
             with env:
                 status.update("step 1: waiting for the model…")
                 agent = Agent(llm, env, agent_tools(convention, zoom, env_name), config,
-                              recorder, on_step)
+                              recorder, on_step, guard=guard, secrets=secrets)
                 result = agent.run(instruction)
     finally:
         status.stop()
         llm.close()
 
-    _print_summary(console, result)
+    _print_summary(console, secrets.redact_model(result))
     if as_json:
-        click.echo(result.model_dump_json(indent=2))
+        click.echo(secrets.redact_json(result, indent=2))
     sys.exit(0 if result.succeeded else 1)
 
 
@@ -685,6 +789,10 @@ _FLOW_EXIT_CODES = {"passed": 0, "failed": 1, "error": 2, "interrupted": 130}
               help="Folder that receives the results folder.")
 @click.option("--validate", "validate_only", is_flag=True,
               help="Only check the file; nothing touches the phone.")
+@secret_option
+@guard_options
+@click.option("--yes", "unattended", is_flag=True,
+              help="Unattended: never ask; what the policy would ask about is refused.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results (flow.json) on stdout.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.pass_context
@@ -709,6 +817,11 @@ def script(
     zoom: bool,
     out: Path,
     validate_only: bool,
+    secret_specs: tuple[str, ...],
+    policy_spec: str | None,
+    allow_domains: tuple[str, ...],
+    block_domains: tuple[str, ...],
+    unattended: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -735,6 +848,12 @@ def script(
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
     goals = sum(1 for step in flow.steps if step_kind(step) == "goal")
+    # goals and typed text may say {{NAME}}: each must name a --secret
+    secrets = secrets_from(
+        secret_specs,
+        tuple(str(step.goal) for step in flow.steps if step_kind(step) == "goal"),
+        tuple(str(step.type) for step in flow.steps if step_kind(step) == "type"))
+    policy = policy_from(policy_spec, allow_domains, block_domains)
     if validate_only:
         click.echo(f"{flow_file}: {flow.name!r}, {len(flow.steps)} steps ({goals} goals): ok")
         return
@@ -763,11 +882,12 @@ def script(
             llm.close()
         raise
     out_dir = results_dir(out, flow)
-    (out_dir / "flow.yaml").write_bytes(flow_file.read_bytes())
+    (out_dir / "flow.yaml").write_bytes(secrets.redact_bytes(flow_file.read_bytes()))
     settings = {"base_url": base_url, "flow": str(flow_file)}
     with Phone(env, llm, convention=convention, vision=vision, zoom=zoom, model=model,
                action_timeout_s=flow.defaults.action_timeout, settings=settings,
-               owns_backend=True) as device_phone:
+               owns_backend=True, secrets=secrets,
+               guard=make_guard(policy, unattended, console, secrets=secrets)) as device_phone:
         head = f"[bold]screenpilot script[/] {escape(flow.name)}: {len(flow.steps)} steps on " \
             f"{escape(phone)}"
         if llm is not None:
@@ -776,9 +896,9 @@ def script(
         console.print(f"results: {out_dir}", highlight=False, markup=False)
         result = _run_flow_with_progress(console, flow, device_phone, out_dir, flow_file,
                                          run_flow)
-    _print_flow_summary(console, result)
+    _print_flow_summary(console, secrets.redact_model(result))
     if as_json:
-        click.echo(result.model_dump_json(indent=2))
+        click.echo(secrets.redact_json(result, indent=2))
     sys.exit(_FLOW_EXIT_CODES.get(result.status, 1))
 
 
@@ -814,18 +934,18 @@ def _run_flow_with_progress(
     status.start()
 
     def on_start(number: int, step: BaseModel) -> None:
-        kind, label = step_kind(step), step_label(step)
+        kind, label = step_kind(step), phone.secrets.redact(step_label(step))
         status.update(f"step {number}/{total}: {kind} {escape(_clip(label, 60))}…")
         if kind == "goal":
             console.print(f"{number:>3}/{total}  goal        {_clip(label, 60)}",
                           highlight=False, markup=False)
 
     def on_agent_step(rec: StepRecord) -> None:
-        _print_step(console, rec)
+        _print_step(console, phone.secrets.redact_model(rec))
         status.update(f"goal: step {rec.step + 1}: waiting for the model…")
 
     def on_done(outcome: StepOutcome) -> None:
-        _print_flow_step(console, outcome, total)
+        _print_flow_step(console, phone.secrets.redact_model(outcome), total)
 
     try:
         return run_flow(flow, phone, out_dir, file=str(flow_file), on_start=on_start,

@@ -5,6 +5,17 @@ cannot do) is never fatal: it is recorded, counted, and shown to the model on
 the next turn. Only a broken backend or env ends a run early, as ``error``, and
 the trajectory keeps every step finished before it.
 
+Safety (``agent.guard``): with a ``Guard``, every action is judged before the env runs it;
+a refused action is recorded and not run, and the model is told why on the next turn, as
+it is of the navigations the env refused while an action ran. With ``Secrets``
+(``agent.secrets``), the model types ``{{NAME}}`` and the env receives the value.
+
+Not getting stuck (``agent.watch``): after the actions of a step the screen is looked at
+again (that observation is the next step's, so it costs nothing extra) and compared with
+the one the model acted on; an action with no visible effect is recorded and the model
+told so. The same actions on an unchanged screen ``max_repeats`` times in a row earn one
+warning; one more repetition ends the run as ``stuck``.
+
 Zooming (``tools.zoom``) is offered only when a ``ZoomTool`` is among the tools. A
 zoom is a step of its own: nothing is executed, and the next step's image is the
 enlarged view cropped from the screenshot the model just saw (no new observation,
@@ -15,15 +26,18 @@ runs it; after any step that does not zoom, the model sees the whole screen agai
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PIL.Image import Image as PILImage
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.guard import Guard
 from agent.history import History, HistoryConfig, Turn
 from agent.trajectory import (
     ActionRecord,
@@ -32,14 +46,18 @@ from agent.trajectory import (
     StepTimings,
     TrajectoryRecorder,
 )
+from agent.watch import RepeatWatch, action_point, screen_change
 from envs.base import Env, EnvError, Observation
 from model import protocol
 from model.messages import Backend, BackendError, ImagePart, Message
 from model.parser import ParsedReply, ReplyError, ToolCall, parse_reply, render_tool_call
 from model.vision import RESAMPLE, VisionConfig, prepare_image, visual_tokens
-from tools.actions import Action, Answer, Terminate, Zoom, describe
+from tools.actions import Action, Answer, Terminate, Wait, Zoom, describe
 from tools.base import Tool, ToolArgumentError
 from tools.zoom import View, ZoomTool
+
+if TYPE_CHECKING:
+    from agent.secrets import Secrets
 
 
 class AgentConfig(BaseModel):
@@ -54,6 +72,9 @@ class AgentConfig(BaseModel):
     ends as ``timeout`` (a model call under way is not cut short)."""
     max_zooms_in_row: int = Field(default=3, ge=1)
     """Zoom steps in a row before a further zoom is refused: the model must act sometime."""
+    max_repeats: int = Field(default=3, ge=2)
+    """Steps in a row doing the same thing on an unchanged screen before the model is
+    warned; one more such step ends the run as ``stuck``."""
     response_style: protocol.ResponseStyle = "thought_action"
     vision: VisionConfig = Field(default_factory=VisionConfig)
     history: HistoryConfig = Field(default_factory=HistoryConfig)
@@ -75,6 +96,9 @@ class _Acted:
     """What follows the next step's image (the zoom caption after a zoom)."""
     touched: bool = False
     """An action reached the env, so the screen may have changed since the observation."""
+    done: list[Action] = field(default_factory=list)
+    """The actions that reached the env, or were refused, in order."""
+    refused: bool = False
 
 
 @dataclass
@@ -111,6 +135,8 @@ class Agent:
         recorder: TrajectoryRecorder | None = None,
         on_step: StepCallback | None = None,
         stop_check: StopCheck | None = None,
+        guard: Guard | None = None,
+        secrets: Secrets | None = None,
     ) -> None:
         self.backend = backend
         self.env = env
@@ -121,11 +147,15 @@ class Agent:
         self.recorder = recorder
         self.on_step = on_step
         self.stop_check = stop_check
+        self.guard = guard
+        self.secrets = secrets
 
     def run(self, instruction: str) -> RunResult:
         started = time.perf_counter()
         result = RunResult(status="max_steps")
         try:
+            if self.guard is not None:
+                self.guard.attach(self.env)
             result = self._run(instruction, result)
         except KeyboardInterrupt:
             result.status, result.error = "interrupted", "interrupted by the user"
@@ -135,7 +165,11 @@ class Agent:
             result.status = "error"
             result.error = f"unexpected {type(exc).__name__}: {exc}"
             if self.recorder:
-                (self.recorder.dir / "error.txt").write_text(traceback.format_exc())
+                self.recorder.write_text("error.txt", traceback.format_exc())
+        finally:
+            if self.guard is not None:
+                with contextlib.suppress(Exception):  # a broken env is reported already
+                    self.guard.detach()
         result.seconds = time.perf_counter() - started
         if self.recorder:
             self.recorder.finish(result)
@@ -149,6 +183,11 @@ class Agent:
         zooms_in_row = 0
         last = _Acted()
         obs: Observation | None = None
+        after: Observation | None = None
+        """The screen as it was after the last step's actions: this step's observation."""
+        watch = RepeatWatch(cfg.max_repeats)
+        if self.secrets:
+            instruction = f"{instruction.rstrip()}\n\n{protocol.secrets_note(self.secrets.names)}"
 
         started = time.perf_counter()
         for step in range(1, cfg.max_steps + 1):
@@ -159,7 +198,9 @@ class Agent:
             shown_feedback = feedback
             timings = StepTimings()
             t_step = time.perf_counter()
-            if obs is None or last.view is None or last.touched:
+            if after is not None:
+                obs, after = after, None
+            elif obs is None or last.view is None or last.touched:
                 obs = self.env.observe()
             timings.observe_s = time.perf_counter() - t_step
             t = time.perf_counter()
@@ -218,12 +259,50 @@ class Agent:
             else:
                 record.warnings.extend(parsed.warnings)
                 record.tool_calls = [c.model_dump() for c in parsed.tool_calls]
-                acted = self._act(
-                    parsed, image_size, seen.view, zooms_in_row, record, timings, problems
-                )
+            t = time.perf_counter()
+            try:
+                if not isinstance(parsed, ReplyError):
+                    acted = self._act(
+                        parsed, image_size, seen.view, zooms_in_row, record, timings, problems
+                    )
+                t = time.perf_counter()
+                if acted.touched:
+                    after = self.env.observe()
+                    point = next((p for a in reversed(acted.done) if (p := action_point(a))),
+                                 None)
+                    record.screen_change = screen_change(
+                        obs.screenshot, after.screenshot, point, obs.geometry.scale_factor)
+                elif acted.refused:
+                    record.screen_change = "none"
+            except EnvError as exc:  # the env broke mid-step: keep the step, then end the run
+                record.error = self._redact(f"the env failed: {exc}")
+                timings.total_s = time.perf_counter() - t_step
+                record.timings = timings
+                if self.recorder:
+                    self.recorder.write_step(record)
+                if self.on_step:
+                    self.on_step(record)
+                raise
+            timings.check_s = time.perf_counter() - t
+            result.no_effect_steps += acted.touched and record.screen_change == "none"
+            result.refusals += sum(
+                (a.status == "refused") + len(a.blocked) for a in record.actions)
+            record.repeats = watch.step(acted.done, record.screen_change)
+            if (record.screen_change == "none" and acted.touched and not problems
+                    and not all(isinstance(a, Wait) for a in acted.done)):
+                problems.append(("no_effect", describe(acted.done[-1])))
+            if watch.due_warning:
+                watch.warned = True
+                problems.append(("repeated", "; ".join(describe(a) for a in acted.done)))
+                record.warnings.append(
+                    f"the same actions on an unchanged screen {watch.count} times in a row")
 
+            # env messages and refused URLs may carry a typed secret
+            problems = [(kind, self._redact(msg)) for kind, msg in problems]
             feedback = tuple(protocol.feedback_text(kind, msg) for kind, msg in problems)
-            record.error = "; ".join(msg for _, msg in problems) or None
+            record.error = "; ".join(
+                msg for kind, msg in problems if kind in ("invalid_reply", "action_error",
+                                                          "refused")) or None
             invalid = any(kind == "invalid_reply" for kind, _ in problems)
             invalid_in_row = invalid_in_row + 1 if invalid else 0
             result.invalid_replies += invalid
@@ -256,6 +335,13 @@ class Agent:
             if self.stop_check is not None and (reason := self.stop_check()):
                 result.status, result.note = "ended", reason
                 return result
+            if watch.stuck:
+                result.status = "stuck"
+                result.note = (
+                    f"{watch.count} steps in a row did the same thing on an unchanged screen "
+                    f"({'; '.join(describe(a) for a in acted.done)}), after a warning"
+                )
+                return result
             if invalid_in_row >= cfg.max_consecutive_invalid:
                 result.status = "invalid_replies"
                 result.error = (
@@ -264,6 +350,9 @@ class Agent:
                 return result
         result.status = "max_steps"
         return result
+
+    def _redact(self, text: str) -> str:
+        return self.secrets.redact(text) if self.secrets else text
 
     def _show(self, obs: Observation, last: _Acted) -> _Seen:
         """The image for this step: the screenshot, or the view the last reply zoomed to."""
@@ -316,8 +405,24 @@ class Agent:
                 if isinstance(raw, Zoom) and isinstance(action, Zoom):
                     self._zoom(raw, action, image_size, zooms_in_row, record, problems, acted)
                     return acted
-                res = self.env.execute(action)
+                decision = self.guard.check(action, self.env) if self.guard else None
+                if decision is not None and decision.refused:
+                    acted.done.append(action)
+                    acted.refused = True
+                    record.actions.append(ActionRecord(
+                        action=action, description=describe(action), status="refused",
+                        message=decision.reason, guard=decision))
+                    problems.append(("refused", f"{describe(action)}: {decision.reason}"))
+                    return acted
+                try:
+                    to_env = self.secrets.resolve(action) if self.secrets else action
+                except ValueError as exc:  # a placeholder that names no secret
+                    problems.append(("action_error", f"{describe(action)}: {exc}"))
+                    return acted
+                res = self.env.execute(to_env)
+                blocked = self.guard.blocked_navigations(self.env) if self.guard else []
                 acted.touched = True
+                acted.done.append(action)
                 timings.execute_s += res.execute_s
                 timings.settle_s += res.settle_s
                 record.actions.append(
@@ -328,8 +433,13 @@ class Agent:
                         message=res.message,
                         settled=res.settled,
                         info=res.info,
+                        guard=decision,
+                        blocked=blocked,
                     )
                 )
+                if blocked:
+                    problems.append(("refused", "; ".join(b.reason for b in blocked)))
+                    return acted
                 if res.status == "error":
                     problems.append(("action_error", f"{describe(action)}: {res.message}"))
                     return acted

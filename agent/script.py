@@ -60,6 +60,7 @@ from pydantic import (
     model_validator,
 )
 
+from agent.guard import Guard
 from agent.loop import Agent, AgentConfig, StepCallback
 from agent.presets import (
     DEFAULT_MODEL,
@@ -68,6 +69,7 @@ from agent.presets import (
     convention_for,
     vision_for,
 )
+from agent.secrets import SecretError, Secrets
 from agent.trajectory import RunMeta, RunResult, TrajectoryRecorder, read_steps, slug
 from envs.android import AndroidConfig, AndroidEnv, UiNode, find_nodes
 from envs.base import CommandTimeout, EnvError, Machine
@@ -568,8 +570,15 @@ class Phone:
         model: str | None = None,
         settings: dict[str, Any] | None = None,
         owns_backend: bool | None = None,
+        secrets: Secrets | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.env = env
+        self.guard = guard
+        """Judges the agent's actions in goals (the flow's own fixed steps are the user's)."""
+        self.secrets = secrets or Secrets()
+        """``{{NAME}}`` in typed text and goals is typed as the secret's value; trajectories
+        and flow.json show the placeholder only."""
         self._backend_source = backend
         self._backend: Backend | None = None
         self.owns_backend = (not hasattr(backend, "complete")) if owns_backend is None \
@@ -664,10 +673,12 @@ class Phone:
         }
         meta = RunMeta(instruction=instruction, model=self.model or backend.name,
                        backend=backend.name, env="android", settings=settings)
-        recorder = (TrajectoryRecorder(out_dir, meta, exact=True) if out_dir is not None
-                    else TrajectoryRecorder(self.runs, meta))
+        recorder = (
+            TrajectoryRecorder(out_dir, meta, exact=True, secrets=self.secrets)
+            if out_dir is not None else TrajectoryRecorder(self.runs, meta, secrets=self.secrets))
         tools = agent_tools(convention, self.zoom, env="android")
-        return Agent(backend, self.env, tools, config, recorder, on_step).run(instruction)
+        return Agent(backend, self.env, tools, config, recorder, on_step,
+                     guard=self.guard, secrets=self.secrets).run(instruction)
 
     # -- fixed actions ---------------------------------------------------------------------
 
@@ -774,10 +785,15 @@ class Phone:
         return self.env.observe().screenshot
 
     def act(self, action: Action) -> None:
-        """Execute one action; ``PhoneError`` when the phone could not do it."""
-        result = self.env.execute(action)
+        """Execute one action (typed ``{{NAME}}`` is the secret's value); ``PhoneError``
+        when the phone could not do it."""
+        try:
+            to_env = self.secrets.resolve(action)
+        except SecretError as exc:  # a {{NAME}} that names no secret
+            raise PhoneError(f"{describe(action)}: {exc}") from None
+        result = self.env.execute(to_env)
         if result.status == "error":
-            raise PhoneError(f"{describe(action)}: {result.message}")
+            raise PhoneError(f"{describe(action)}: {self.secrets.redact(result.message)}")
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -860,11 +876,11 @@ def results_dir(root: Path | str, flow: Flow) -> Path:
     return folder
 
 
-def _write(result: FlowResult, folder: Path | None) -> None:
+def _write(result: FlowResult, folder: Path | None, secrets: Secrets | None = None) -> None:
     if folder is None:
         return
     tmp = folder / "flow.json.tmp"
-    tmp.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    tmp.write_text((secrets or Secrets()).redact_json(result, indent=2), encoding="utf-8")
     os.replace(tmp, folder / "flow.json")
 
 
@@ -888,7 +904,7 @@ def run_flow(
     result = FlowResult(name=flow.name, file=file, device=phone.env.config.device,
                         out_dir=str(out_dir) if out_dir else None)
     started = time.perf_counter()
-    _write(result, out_dir)
+    _write(result, out_dir, phone.secrets)
     for number, step in enumerate(flow.steps, start=1):
         outcome = StepOutcome(number=number, kind=step_kind(step), label=step_label(step),
                               status="skipped")
@@ -913,13 +929,13 @@ def run_flow(
                 result.status = "failed"
         result.steps.append(outcome)
         result.seconds = time.perf_counter() - started
-        _write(result, out_dir)
+        _write(result, out_dir, phone.secrets)
         if on_done:
             on_done(outcome)
     if result.status == "running":
         result.status = "failed" if any(s.status == "failed" for s in result.steps) else "passed"
     result.seconds = time.perf_counter() - started
-    _write(result, out_dir)
+    _write(result, out_dir, phone.secrets)
     return result
 
 

@@ -117,7 +117,8 @@ def zoom_refused_text(limit: int) -> str:
     )
 
 
-FeedbackKind = Literal["invalid_reply", "action_error", "note"]
+FeedbackKind = Literal["invalid_reply", "action_error", "refused", "no_effect", "repeated",
+                       "note"]
 
 
 def feedback_text(kind: FeedbackKind, message: str) -> str:
@@ -126,4 +127,32 @@ def feedback_text(kind: FeedbackKind, message: str) -> str:
         return f"Your previous reply could not be used: {message}"
     if kind == "action_error":
         return f"Your previous action failed: {message}"
+    if kind == "refused":
+        return (f"Your previous action was not done: the safety guard refused it ({message}). "
+                "Do not try to get around this; continue the user's task another way, or "
+                "stop with status failure if it cannot be done.")
+    if kind == "no_effect":
+        return (f"Your previous action ({message}) had no visible effect: the screen did not "
+                "change. Check where you acted before trying again.")
+    if kind == "repeated":
+        return (f"You have done the same thing ({message}) several times in a row and the "
+                "screen has not changed. Do something different now; if you repeat it once "
+                "more, the task ends as stuck.")
     return message
+
+
+def secrets_note(names: Sequence[str]) -> str:
+    """Added to the instruction when the run has secrets: how to type one without seeing it.
+
+    ``names`` are the secrets' names; the model is shown ``{{NAME}}`` placeholders only.
+    """
+    if not names:
+        return ""
+    shown = ", ".join("{{" + name + "}}" for name in names)
+    example = "{{" + names[0] + "}}"
+    return (
+        f"Secrets: {shown}. Typing a placeholder such as {example} with the type action "
+        "enters the secret of that name; you will never see its value. Use the placeholder "
+        "exactly as written here, braces included, wherever the value must be typed, and "
+        "never guess the value."
+    )

@@ -131,7 +131,7 @@ def test_a_final_reply_is_not_overruled_by_the_stop_check(env, tmp_path) -> None
 
 
 def test_a_time_limit_ends_the_run_as_timeout_between_steps(env, tmp_path) -> None:
-    wait = oracle.reply("Wait.", {"action": "wait", "time": 0.4})
-    result, steps, _ = run(env, [wait] * 10, tmp_path, max_steps=10, time_limit_s=0.5)
-    assert result.status == "timeout" and "0.5 s" in (result.error or "")
+    wait = oracle.reply("Wait.", {"action": "wait", "time": 0.2})
+    result, steps, _ = run(env, [wait] * 10, tmp_path, max_steps=10, time_limit_s=0.6)
+    assert result.status == "timeout" and "0.6 s" in (result.error or "")
     assert 2 <= len(steps) < 10  # the step under way when the limit passed was finished
