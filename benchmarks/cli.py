@@ -23,13 +23,17 @@ from agent.cli import (
     backend_option,
     base_url_option,
     browser_config_from,
+    guard_options,
     launch_browser_options,
     local_checkpoint_family,
     local_options,
     local_settings,
     main,
     model_options,
+    policy_from,
     request_options,
+    secret_option,
+    secrets_from,
     zoom_option,
 )
 
@@ -155,6 +159,8 @@ def _find_resume_dir(resume: str, out: Path, name: str | None) -> Path:
 @click.option("--device", "android_device", metavar="HOST:PORT",
               help="Android tasks: the phone (adb over TCP: HOST:PORT or HOST, port 5555; "
               "usb or usb:SERIAL). One phone serves one worker.")
+@secret_option
+@guard_options
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.pass_context
 def bench(
@@ -196,6 +202,10 @@ def bench(
     desktop_url: str | None,
     desktop_token: str | None,
     android_device: str | None,
+    secret_specs: tuple[str, ...],
+    policy_spec: str | None,
+    allow_domains: tuple[str, ...],
+    block_domains: tuple[str, ...],
     quiet: bool,
     **browser: Any,
 ) -> None:
@@ -212,12 +222,16 @@ def bench(
     screenpilot bench --suite miniwob --base-url URL --model NAME --workers 4
     screenpilot bench --suite miniwob --tasks click-button,enter-text --episodes 2 --null
     screenpilot bench --resume runs/bench/NAME        # finish an interrupted run
+
+    A run is unattended: what the safety policy would ask a person about is refused (each
+    suite's policy.toml, or --policy; README 'Safety').
     """
     from benchmarks.report import summary_table
     from benchmarks.runner import BenchConfig, BenchError, load_run_config, run_bench
 
     console = Console(stderr=True, quiet=quiet)
     run_dir: Path | None = None
+    secrets = secrets_from(secret_specs)  # the tasks' {{NAME}}s are checked by run_bench
     if oracle and null_model:
         raise click.UsageError("--oracle and --null exclude each other")
     if retry_errors and resume is None:
@@ -239,7 +253,7 @@ def bench(
                 if param in _RESUME_OVERRIDES:
                     updates[_RESUME_OVERRIDES[param]] = value
                 elif param not in ("resume", "out", "name", "quiet", "api_key", "retry_errors",
-                                   "desktop_token"):
+                                   "desktop_token", "secret_specs"):
                     opts = next((p.opts for p in ctx.command.params if p.name == param), [])
                     ignored.append(opts[0] if opts else param)
             if ignored:
@@ -278,12 +292,16 @@ def bench(
                 desktop_url=desktop_url,
                 android_device=android_device,
                 miniwob=miniwob,
+                policy=policy_from(policy_spec) if policy_spec else None,
+                allow_domains=list(allow_domains),
+                block_domains=list(block_domains),
             )
             run_dir = out / (name or _default_name(config))
         if api_key:
             config.api_key = SecretStr(api_key)
         if desktop_token:
             config.desktop_token = SecretStr(desktop_token)
+        config.secrets = {name: SecretStr(secrets.value(name)) for name in secrets.names}
         if config.model_source == "local" and config.family is None:
             config.family = local_checkpoint_family(config.model, config.local)
         if config.model_source == "http" and not config.base_url:
@@ -305,7 +323,7 @@ def bench(
                       f"{escape(str(run_dir))}", highlight=False)
         sys.exit(130)
     except (BenchError, ValidationError) as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(secrets.redact(f"Error: {exc}"), err=True)
         sys.exit(2)
 
     if outcome.extra:
@@ -420,17 +438,25 @@ def view(run_dir: Path, out: Path | None, open_browser: bool) -> None:
 @click.option("--seed", type=int, default=None, help="Flight data seed (default: the suite's).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
               help="SQLite file that keeps bookings across restarts (default: a temporary one).")
-def app(name: str, port: int, host: str, seed: int | None, db: Path | None) -> None:
+@click.option("--promo", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.json",
+              help="Show this promotional banner (benchmarks/apps/flights/promo.py).")
+def app(name: str, port: int, host: str, seed: int | None, db: Path | None,
+        promo: Path | None) -> None:
     """Serve a bundled web app until interrupted; prints its URL first.
 
     flights: the flight-search site the flights suite and the main job run against.
     """
     from benchmarks.apps.flights.data import DEFAULT_SEED
+    from benchmarks.apps.flights.promo import Promo, PromoError
     from benchmarks.apps.flights.server import FlightsServer
 
     try:
+        banner = Promo.load(promo) if promo is not None else None
+    except PromoError as exc:
+        raise click.BadParameter(str(exc), param_hint="--promo") from None
+    try:
         server = FlightsServer(port, host, DEFAULT_SEED if seed is None else seed,
-                               db_path=None if db is None else str(db))
+                               db_path=None if db is None else str(db), promo=banner)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}; "
                                    "pick another --port (0 = any free one)") from None

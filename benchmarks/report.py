@@ -31,6 +31,7 @@ from rich.markup import escape
 from rich.table import Table
 
 __all__ = [
+    "STATUSES",
     "GroupSummary",
     "Summary",
     "TaskResult",
@@ -43,7 +44,8 @@ __all__ = [
     "write_results",
 ]
 
-TaskStatus = Literal["success", "failure", "error"]
+TaskStatus = Literal["success", "failure", "stuck", "error"]
+STATUSES: tuple[TaskStatus, ...] = ("success", "failure", "stuck", "error")
 
 
 def _now() -> str:
@@ -58,8 +60,10 @@ class TaskResult(BaseModel):
     tags: list[str] = Field(default_factory=list)
     instruction: str = ""
     status: TaskStatus
-    """success: evaluation passed; failure: it did not; error: setup, the agent's env or
-    backend, the evaluation's infrastructure, or the worker itself failed (see ``error``)."""
+    """success: evaluation passed; failure: it did not; stuck: it did not and the agent
+    ended by repeating the same action on an unchanged screen (``agent.watch``); error:
+    setup, the agent's env or backend, the evaluation's infrastructure, or the worker itself
+    failed (see ``error``)."""
     score: float = 0.0
     agent_status: str | None = None
     """How the agent's run ended (RunResult.status), None when it never ran."""
@@ -71,6 +75,10 @@ class TaskResult(BaseModel):
     completion_tokens: int = 0
     model_seconds: float = 0.0
     error: str | None = None
+    refusals: int = 0
+    """Actions and navigations the safety guard refused (``agent.guard``)."""
+    refused: list[str] = Field(default_factory=list)
+    """Why, one line each (the first few)."""
     trajectory: str | None = None
     """The task's folder, relative to the run dir (``tasks/<task_id>``)."""
     evaluation: dict[str, Any] | None = None
@@ -169,11 +177,15 @@ class GroupSummary(BaseModel):
     success: int
     failure: int
     error: int
+    stuck: int = 0
+    """Tasks the agent ended by repeating itself on an unchanged screen (not successes)."""
+    refusals: int = 0
+    """Actions and navigations the safety guard refused, over the group's tasks."""
     success_rate: float
     """successes / tasks; errors count in the denominator."""
     scored_rate: float | None = None
-    """successes / (successes + failures): the rate with errors counted apart, as the
-    peers' tables give it (None when no task was scored)."""
+    """successes / (successes + failures + stuck): the rate with errors counted apart, as
+    the peers' tables give it (None when no task was scored)."""
     mean_steps: float
     """Steps per task, over all tasks of the group."""
     seconds_per_step: float | None
@@ -198,7 +210,8 @@ class Summary(BaseModel):
 
 def _group(name: str, results: Sequence[TaskResult]) -> GroupSummary:
     n = len(results)
-    count = {s: sum(r.status == s for r in results) for s in ("success", "failure", "error")}
+    count = {s: sum(r.status == s for r in results) for s in STATUSES}
+    scored = count["success"] + count["failure"] + count["stuck"]
     steps = sum(r.steps for r in results)
 
     def per_step(total: float) -> float | None:
@@ -210,9 +223,10 @@ def _group(name: str, results: Sequence[TaskResult]) -> GroupSummary:
         success=count["success"],
         failure=count["failure"],
         error=count["error"],
+        stuck=count["stuck"],
+        refusals=sum(r.refusals for r in results),
         success_rate=count["success"] / n if n else 0.0,
-        scored_rate=(count["success"] / (count["success"] + count["failure"])
-                     if count["success"] + count["failure"] else None),
+        scored_rate=count["success"] / scored if scored else None,
         mean_steps=steps / n if n else 0.0,
         seconds_per_step=per_step(sum(r.seconds for r in results if r.steps)),
         tokens_per_step=per_step(sum(r.prompt_tokens + r.completion_tokens for r in results)),
@@ -259,15 +273,16 @@ def summary_rows(summary: Summary) -> list[tuple[str, GroupSummary]]:
 def summary_table(summary: Summary, title: str | None = None) -> Table:
     """The summary as a rich table (printed at the end of ``screenpilot bench``).
 
-    Columns: tasks, success, failure, error, success rate (errors count as tasks), the
-    rate over scored tasks (errors apart), mean steps per task, wall seconds per step,
+    Columns: tasks, success, failure, stuck, error, success rate (errors count as tasks),
+    the rate over scored tasks (errors apart), actions the safety guard refused, mean steps
+    per task, wall seconds per step,
     tokens per step, model seconds per step. (``summary.notes`` are printed apart.)
     """
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
                   pad_edge=False)
     table.add_column("group", no_wrap=True, overflow="ellipsis", max_width=36)
-    for name in ("tasks", "ok", "fail", "err", "rate", "scored", "steps", "s/step",
-                 "tok/step", "model s"):
+    for name in ("tasks", "ok", "fail", "stuck", "err", "rate", "scored", "refused", "steps",
+                 "s/step", "tok/step", "model s"):
         width = 6 if name == "rate" else len(name)
         table.add_column(name, justify="right", no_wrap=True, min_width=width)
     for kind, g in summary_rows(summary):
@@ -278,9 +293,11 @@ def summary_table(summary: Summary, title: str | None = None) -> Table:
             str(g.tasks),
             f"[green]{g.success}[/]",
             str(g.failure),
+            str(g.stuck),
             error,
             f"{g.success_rate:.1%}",
             "-" if g.scored_rate is None else f"{g.scored_rate:.1%}",
+            f"[red]{g.refusals}[/]" if g.refusals else "0",
             _num(g.mean_steps, 1),
             _num(g.seconds_per_step),
             _num(g.tokens_per_step, 0),

@@ -41,6 +41,7 @@ import contextlib
 import ctypes
 import datetime as _dt
 import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -73,6 +74,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from agent.guard import Guard, Policy, PolicyError
 from agent.loop import Agent, AgentConfig
 from agent.presets import (
     DEFAULT_MODEL,
@@ -82,10 +84,12 @@ from agent.presets import (
     model_family,
     vision_for,
 )
+from agent.secrets import ENV_PREFIX, Secrets
 from agent.trajectory import RunMeta, StepRecord, TrajectoryRecorder
 from benchmarks import miniwob
 from benchmarks.miniwob import MiniWobConfig
 from benchmarks.report import (
+    STATUSES,
     Summary,
     TaskResult,
     latest_results,
@@ -187,6 +191,11 @@ class BenchConfig(BaseModel):
     (``screenpilot serve-desktop`` or an OSWorld VM) instead of a local one."""
     desktop_token: SecretStr | None = Field(default=None, exclude=True)
     """The server's token; never written to disk (None: SCREENPILOT_DESKTOP_TOKEN)."""
+    secrets: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)
+    """NAME -> value of the secrets the model types as ``{{NAME}}`` (``agent.secrets``); never
+    written to disk, and every file and line the run writes has the values redacted."""
+    secret_names: list[str] = Field(default_factory=list)
+    """What run.json keeps of ``secrets``: their names, so that --resume asks for them again."""
     android_device: str | None = None
     """Run android tasks on this phone (``AndroidConfig.device``: ``HOST:PORT``, ``HOST``,
     ``usb`` or ``usb:SERIAL``); one phone serves one worker."""
@@ -196,6 +205,13 @@ class BenchConfig(BaseModel):
     miniwob: MiniWobConfig | None = None
     """The episodes of a MiniWoB suite (tasks, seeds, time limit, screen scale); None: the
     defaults (``benchmarks.miniwob``)."""
+    policy: Policy | None = None
+    """The safety policy of every task (``--policy``); None: each suite's own
+    ``policy.toml``/``policy.yaml``, else the default policy. A run is unattended, so what
+    the policy would ask about is refused."""
+    allow_domains: list[str] = Field(default_factory=list)
+    block_domains: list[str] = Field(default_factory=list)
+    """Added to the allowed / blocked domains of whichever policy a task gets."""
 
     @field_validator("apps")
     @classmethod
@@ -209,8 +225,14 @@ class BenchConfig(BaseModel):
         return vision_for(self.family or model_family(self.model), self.max_image_tokens)
 
     def saved(self) -> str:
-        """The JSON of run.json (the API key is excluded by the field)."""
-        return self.model_dump_json(indent=2)
+        """The JSON of run.json (the API key and the secrets' values are excluded by their
+        fields; ``secret_names`` keeps the secrets' names)."""
+        names = sorted(self.secrets) if self.secrets else self.secret_names
+        return self.model_copy(update={"secret_names": names}).model_dump_json(indent=2)
+
+    def secret_values(self) -> Secrets:
+        """``secrets`` as a ``Secrets`` (none: an empty one)."""
+        return Secrets({name: value.get_secret_value() for name, value in self.secrets.items()})
 
 
 # --- tasks --------------------------------------------------------------------------------
@@ -266,6 +288,10 @@ def load_bench_tasks(config: BenchConfig, envs: Iterable[str] | None = None) -> 
         tasks = [t for t in tasks if wanted & set(t.tags)]
     if not tasks:
         raise BenchError("no task selected (check --suite, --task and --tag)")
+    try:
+        suite_policies(config)
+    except PolicyError as exc:
+        raise BenchError(f"the suite's safety policy cannot be used: {exc}") from None
     available = set(AVAILABLE_ENVS if envs is None else envs)
     if not config.android_device:
         available.discard("android")  # no phone to run them on
@@ -276,6 +302,40 @@ def load_bench_tasks(config: BenchConfig, envs: Iterable[str] | None = None) -> 
             exc.args = (f"{exc}\n{NO_PHONE}",)
         raise
     return tasks
+
+
+POLICY_FILES = ("policy.toml", "policy.yaml", "policy.yml")
+NOWHERE = "invalid"
+"""A domain that names no host (RFC 2606): the allowed domains of ``apps_only`` when a task
+has no app."""
+
+
+def suite_policies(config: BenchConfig) -> dict[str, Policy]:
+    """Suite folder name -> the policy file in that folder, for the suites that have one."""
+    policies: dict[str, Policy] = {}
+    for spec in config.suites:
+        folder = resolve_suite(spec)
+        folder = folder if folder.is_dir() else folder.parent
+        for name in POLICY_FILES:
+            if (folder / name).is_file():
+                policies[folder.name] = Policy.load(folder / name)
+                break
+    return policies
+
+
+def task_policy(config: BenchConfig, task: Task, suites: dict[str, Policy],
+                apps: dict[str, str]) -> Policy:
+    """The policy ``task`` runs under: --policy, else its suite's file, else the default;
+    plus --allow-domain/--block-domain, and its apps' hosts when the policy is
+    ``apps_only``."""
+    policy = config.policy or suites.get(task.suite or "") or Policy()
+    policy = policy.with_domains(config.allow_domains, config.block_domains)
+    if policy.apps_only:
+        hosts = [apps[a] for a in task.apps if a in apps]
+        if not hosts and not policy.allowed_domains:
+            hosts = [NOWHERE]
+        policy = policy.with_domains(hosts)
+    return policy
 
 
 def run_notes(config: BenchConfig) -> list[str]:
@@ -331,6 +391,23 @@ def _partial_stats(folder: Path) -> dict[str, Any]:
     return stats
 
 
+def _refusals(folder: Path, limit: int = 10) -> list[str]:
+    """The reasons of the first refusals recorded in a trajectory, one line each."""
+    reasons: list[str] = []
+    path = folder / "steps.jsonl"
+    if not path.exists():
+        return reasons
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = StepRecord.model_validate_json(line)
+        except ValueError:
+            continue
+        for a in rec.actions:
+            decisions = ([a.guard] if a.status == "refused" and a.guard else []) + a.blocked
+            reasons += [f"step {rec.step}: {a.description}: {d.reason}" for d in decisions]
+    return reasons[:limit]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -340,6 +417,18 @@ def _free_port() -> int:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _browser_lost(env: Env) -> str | None:
+    """Why a launched browser cannot serve the next task (its Chromium died since the
+    last call), or None; one round trip to the browser."""
+    if not isinstance(env, BrowserEnv):
+        return None
+    try:
+        env.context.cookies()
+    except Exception as exc:
+        return _first_line(exc)
+    return None
 
 
 # --- the worker ---------------------------------------------------------------------------
@@ -367,6 +456,9 @@ class Worker:
         self._app_servers: list[Any] = []
         self._model_server: Any = None
         self._started = False
+        self.secrets = config.secret_values()
+        """Typed for ``{{NAME}}``; redacted from everything this worker writes."""
+        self.policies = suite_policies(config)
 
     # -- life --------------------------------------------------------------------------
 
@@ -471,9 +563,17 @@ class Worker:
     def _env_for_task(self, task: Task) -> Env:
         """The env of ``task``'s kind. A desktop is reset (what the last task left open is
         closed), a phone goes to its Home screen; one that was lost in between (an X server
-        gone, a phone's connection broken) is replaced once, and the worker log says so."""
+        gone, a phone's connection broken) is replaced once, and the worker log says so. So
+        is a browser that died after the last task's last use of it (the worker starts
+        afresh, as after an error)."""
         makers = {"desktop": self._desktop_env, "android": self._android_env}
         if task.env not in makers:
+            lost = _browser_lost(self.envs[task.env])
+            if lost:
+                print(f"worker {self.index}: the browser was lost ({lost}); starting again",
+                      file=sys.stderr, flush=True)
+                self.close()
+                self.start()
             return self.envs[task.env]
         env = self.envs[task.env]
         try:
@@ -481,8 +581,9 @@ class Worker:
             return env
         except EnvError as exc:
             what = "the phone" if task.env == "android" else "the desktop"
-            print(f"worker {self.index}: {what} was lost ({_first_line(exc)}); starting "
-                  "again", file=sys.stderr, flush=True)
+            print(self.secrets.redact(f"worker {self.index}: {what} was lost "
+                                      f"({_first_line(exc)}); starting again"),
+                  file=sys.stderr, flush=True)
             with contextlib.suppress(Exception):
                 env.close()
         env = self.envs[task.env] = makers[task.env]()
@@ -526,7 +627,7 @@ class Worker:
         folder = self.task_dir(task)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "task.json").write_text(
-            task.model_dump_json(indent=2, exclude_none=True), encoding="utf-8"
+            self.secrets.redact_json(task, indent=2, exclude_none=True), encoding="utf-8"
         )
         result = _base_result(task, status="error", worker=self.index, attempt=attempt,
                               trajectory=os.path.relpath(folder, self.run_dir))
@@ -544,10 +645,13 @@ class Worker:
             result.instruction = ctx.instruction or task.instruction
 
             phase = "agent"
+            self.secrets.check_instruction(result.instruction)
             run = self._run_agent(task, env, folder, result, ctx)
             ctx.answer, ctx.agent_status = run.answer, run.status
             result.agent_status, result.answer = run.status, run.answer
             result.steps = run.steps
+            result.refusals = run.refusals
+            result.refused = _refusals(folder)
             result.prompt_tokens, result.completion_tokens = (run.prompt_tokens,
                                                               run.completion_tokens)
             if run.status in ("error", "interrupted"):
@@ -557,14 +661,15 @@ class Worker:
                 evaluation = evaluate(task, ctx)
                 result.evaluation = evaluation.model_dump(mode="json")
                 (folder / "evaluation.json").write_text(
-                    evaluation.model_dump_json(indent=2), encoding="utf-8")
+                    self.secrets.redact_json(evaluation, indent=2), encoding="utf-8")
                 result.score = float(evaluation.score)
-                result.status = "success" if evaluation.passed else "failure"
+                result.status = ("success" if evaluation.passed
+                                 else "stuck" if run.status == "stuck" else "failure")
         except Exception as exc:
             result.status = "error"
             result.error = f"{phase} failed: {exc}"
             with (folder / "error.txt").open("a", encoding="utf-8") as f:
-                f.write(f"{phase} failed:\n{traceback.format_exc()}\n")
+                f.write(self.secrets.redact(f"{phase} failed:\n{traceback.format_exc()}\n"))
         finally:
             if ctx is not None:
                 with contextlib.suppress(Exception):
@@ -574,7 +679,8 @@ class Worker:
         if result.status == "error":
             self.close()  # the browser or a server may be broken: start afresh next task
         result.seconds = time.perf_counter() - started
-        return result
+        # results.jsonl, results.json/csv, summary.json and the progress lines come from it
+        return self.secrets.redact_model(result)
 
     def _run_agent(
         self, task: Task, env: Env, folder: Path, result: TaskResult, ctx: TaskContext
@@ -582,6 +688,7 @@ class Worker:
         cfg = self.config
         assert self.backend is not None
         agent_config = AgentConfig(max_steps=task.max_steps or cfg.max_steps, vision=cfg.vision())
+        policy = task_policy(cfg, task, self.policies, self.apps)
         convention = cfg.convention()
         settings: dict[str, Any] = {
             "task_id": task.id,
@@ -591,17 +698,19 @@ class Worker:
             "coordinates": convention.model_dump(mode="json"),
             "model_source": cfg.model_source,
             "base_url": cfg.base_url,
+            "policy": policy.model_dump(mode="json"),
         }
         start_url = env.page.url if isinstance(env, BrowserEnv) else None
         meta = RunMeta(instruction=result.instruction, model=cfg.model, backend=self.backend.name,
                        env=task.env, start_url=start_url, settings=settings)
-        recorder = TrajectoryRecorder(folder, meta, exact=True)
+        recorder = TrajectoryRecorder(folder, meta, exact=True, secrets=self.secrets)
 
         def on_step(record: StepRecord) -> None:
             result.model_seconds += record.timings.model_s
 
         agent = Agent(self.backend, env, agent_tools(convention, cfg.zoom, env=task.env),
-                      agent_config, recorder, on_step, stop_check=ctx.stop_check)
+                      agent_config, recorder, on_step, stop_check=ctx.stop_check,
+                      guard=Guard(policy), secrets=self.secrets)
         return agent.run(result.instruction)
 
 
@@ -647,6 +756,7 @@ def _process_main(
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
+    _redact_output(config.secret_values())
     worker = Worker(config, run_dir, tasks, index)
     try:
         try:
@@ -667,6 +777,61 @@ def _process_main(
         pass
     finally:
         worker.close()
+
+
+class _RedactingStream(io.TextIOBase):
+    """sys.stdout / sys.stderr of a worker with secrets: whole lines, redacted."""
+
+    def __init__(self, stream: Any, secrets: Secrets) -> None:
+        self._stream, self._secrets, self._pending = stream, secrets, ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in self._pending:
+            lines, _, self._pending = self._pending.rpartition("\n")
+            self._stream.write(self._secrets.redact(lines + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._secrets.redact(self._pending))
+            self._pending = ""
+        self._stream.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return int(self._stream.fileno())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self._stream, "encoding", "utf-8"))
+
+
+def _redact_output(secrets: Secrets) -> None:
+    """With secrets, what this process prints through Python (tracebacks, warnings, the
+    runner's own lines) is redacted; ``_redact_logs`` sweeps the rest from the log files."""
+    if secrets and not isinstance(sys.stderr, _RedactingStream):
+        sys.stdout = _RedactingStream(sys.stdout, secrets)
+        sys.stderr = _RedactingStream(sys.stderr, secrets)
+
+
+def _redact_logs(run_dir: Path, secrets: Secrets) -> None:
+    """Redact the worker logs in place: their processes' children (the Playwright driver)
+    write to them below Python."""
+    if not secrets:
+        return
+    for log in sorted((run_dir / "workers").glob("*.log")):
+        with contextlib.suppress(OSError):
+            data = log.read_bytes()
+            if secrets.contains(data):
+                tmp = log.with_name(log.name + ".tmp")
+                tmp.write_bytes(secrets.redact_bytes(data))
+                tmp.replace(log)
 
 
 def _exit_reason(code: int | None) -> str:
@@ -774,6 +939,7 @@ class _RayWorker:
     """The Worker as a Ray actor (results travel as plain dicts)."""
 
     def __init__(self, config: BenchConfig, run_dir: str, tasks: list[Task], index: int):
+        _redact_output(config.secret_values())
         self.worker = Worker(config, run_dir, tasks, index)
 
     def start(self) -> tuple[int, str | None]:
@@ -1024,7 +1190,8 @@ def _progress(console: Console) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("[green]{task.fields[success]} ok[/] [red]{task.fields[failure]} failed[/] "
-                   "[yellow]{task.fields[error]} errors[/]"),
+                   "[magenta]{task.fields[stuck]} stuck[/] [yellow]{task.fields[error]} "
+                   "errors[/]"),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
@@ -1062,6 +1229,10 @@ def run_bench(
                                                if len(unsolved) > 5 else "")
             raise BenchError(f"--oracle plays each task's reference solution, and {shown} "
                              "have none (MiniWoB episodes never do): use --null or a model")
+    secrets = config.secret_values()
+    if resume:
+        _check_resumed_secrets(config)
+    _check_placeholders(selected, secrets)
     android_tasks = any(t.env == "android" for t in selected)
     if android_tasks and not config.android_device:
         raise BenchError(NO_PHONE)
@@ -1098,7 +1269,7 @@ def run_bench(
         attempt = _move_aside(run_dir / "tasks" / task_dir_name(task.id))
         jobs.append(_Job(task, attempt))
 
-    counts = {"success": 0, "failure": 0, "error": 0}
+    counts = dict.fromkeys(STATUSES, 0)
     for task in selected:
         if task.id in done:
             counts[done[task.id].status] += 1
@@ -1112,7 +1283,8 @@ def run_bench(
         finished[result.task_id] = result
         counts[result.status] += 1
         progress.update(bar, advance=1, **counts)
-        colour = {"success": "green", "failure": "red", "error": "yellow"}[result.status]
+        colour = {"success": "green", "failure": "red", "stuck": "magenta",
+                  "error": "yellow"}[result.status]
         line = (f"[{colour}]{result.status:<7}[/] {escape(result.task_id)}  "
                 f"{result.steps} steps  {result.seconds:.1f}s")
         if result.error:
@@ -1133,12 +1305,49 @@ def run_bench(
                          f"screenpilot bench --resume {run_dir}") from exc
     finally:
         log.close()
+        _redact_logs(run_dir, secrets)
 
     results = [finished[t.id] for t in selected]
     summary = summarize(results, model=config.model, model_source=config.model_source,
                         notes=run_notes(config))
     write_results(run_dir, results, summary)
     return BenchOutcome(run_dir, results, summary, ran=len(jobs), extra=extra)
+
+
+def _check_placeholders(tasks: Sequence[Task], secrets: Secrets) -> None:
+    """Refuse a run whose task instructions name ``{{NAME}}`` secrets that were not given."""
+    unknown = {t.id: secrets.unknown(t.instruction) for t in tasks}
+    lines = [f"  {task_id}: {', '.join(secrets.placeholder(n) for n in names)}"
+             for task_id, names in unknown.items() if names]
+    if lines:
+        known = ", ".join(secrets.placeholder(n) for n in secrets.names) or "none"
+        raise BenchError(
+            "these tasks' instructions name secrets that were not given (known: "
+            f"{known}):\n" + "\n".join(lines) + "\ngive each with --secret NAME=VALUE, or set "
+            f"{ENV_PREFIX}NAME")
+    shown = [f"  {t.id}: {', '.join(secrets.revealed(t.instruction))}" for t in tasks
+             if secrets.revealed(t.instruction)]
+    if shown:
+        raise BenchError("these tasks' instructions hold the value of a secret, which the "
+                         "model would see; write {{NAME}} where it goes instead:\n"
+                         + "\n".join(shown))
+
+
+def _check_resumed_secrets(config: BenchConfig) -> None:
+    """A resumed run needs the same secrets again: run.json keeps only their names."""
+    needed, given = set(config.secret_names), set(config.secrets)
+    if needed == given:
+        return
+    if needed - given:
+        missing = ", ".join(sorted(needed - given))
+        raise BenchError(
+            f"this run used the secrets {', '.join(sorted(needed))}, whose values are never "
+            f"saved: give {missing} again to --resume (--secret NAME=VALUE, --secret NAME for "
+            f"$NAME, or {ENV_PREFIX}NAME)")
+    raise BenchError(
+        f"this run had {'the secrets ' + ', '.join(sorted(needed)) if needed else 'no secrets'}; "
+        f"--resume cannot add {', '.join(sorted(given - needed))} (the finished tasks ran "
+        "without them): leave them out, or unset their variables, or start a new run")
 
 
 def _with_key(config: BenchConfig) -> BenchConfig:

@@ -184,6 +184,10 @@ def render_step(
     parts.append('<div class="detail">')
     parts.append(f'<h4>Step {record.step}</h4>')
     meta = [f"model {_fmt(t.model_s)} s", f"step {_fmt(t.total_s)} s", f"tokens {tokens}"]
+    if record.screen_change is not None:
+        meta.append(f"screen change: {record.screen_change.replace('_', ' ')}")
+    if record.repeats > 1:
+        meta.append(f"same thing {record.repeats}x in a row")
     parts.append(f'<div class="meta">{" · ".join(e(m) for m in meta)}</div>')
     if record.url:
         parts.append(f'<div class="url">{e(record.url)}</div>')
@@ -193,9 +197,14 @@ def render_step(
         for rec in record.actions:
             msg = f" — {e(rec.message)}" if rec.message else ""
             unsettled = " (screen still changing)" if not rec.settled else ""
+            guard = ""
+            if rec.guard is not None and rec.status != "refused" and rec.guard.rule:
+                guard = f'<div class="guard">guard: {e(rec.guard.reason)}</div>'
+            guard += "".join(f'<div class="guard refused">refused navigation: {e(b.reason)}'
+                             "</div>" for b in rec.blocked)
             parts.append(f'<li class="act {e(rec.status)}"><code>{e(rec.description)}</code> '
                          f'<span class="badge {e(rec.status)}">{e(rec.status)}</span>'
-                         f"{msg}{e(unsettled)}</li>")
+                         f"{msg}{e(unsettled)}{guard}</li>")
         parts.append("</ol>")
     if record.error:
         parts.append(f'<div class="error">{e(record.error)}</div>')
@@ -204,7 +213,7 @@ def render_step(
         parts += [f"<li>{e(w)}</li>" for w in record.warnings]
         parts.append("</ul>")
     names = ("observe_s", "encode_s", "prompt_s", "model_s", "parse_s", "map_s", "execute_s",
-             "settle_s", "total_s")
+             "settle_s", "check_s", "total_s")
     cells = "".join(f"<td>{e(n[:-2])} {getattr(t, n):.3f}</td>" for n in names)
     parts.append(f'<table class="timings"><tr>{cells}</tr></table>')
     parts.append("</div></div>")
@@ -238,7 +247,9 @@ td.num, th.num { text-align: right; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 12px;
          color: #fff; background: var(--muted); }
 .badge.success, .badge.ok { background: var(--ok); }
-.badge.failure { background: var(--bad); } .badge.error { background: var(--err); }
+.badge.failure, .badge.refused { background: var(--bad); }
+.badge.error { background: var(--err); } .badge.stuck { background: #8e44ad; }
+.guard { font-size: 12px; color: var(--muted); } .guard.refused { color: var(--bad); }
 .badge.final { background: #3451b2; }
 .task { background: #fff; border: 1px solid var(--line); border-radius: 6px; margin: 10px 0; }
 .task > summary { padding: 8px 12px; cursor: pointer; }
@@ -290,16 +301,17 @@ def _page(title: str, body: Iterable[str]) -> str:
 def _summary_html(results: Sequence[TaskResult], notes: Sequence[str] = ()) -> str:
     summary = summarize(results, notes=notes)
     rows = ['<table class="summary"><tr><th>group</th><th class="num">tasks</th>'
-            '<th class="num">success</th><th class="num">failure</th><th class="num">error</th>'
-            '<th class="num">success rate</th>'
-            '<th class="num" title="successes / (successes + failures): errors apart">'
-            'scored rate</th><th class="num">steps/task</th>'
+            '<th class="num">success</th><th class="num">failure</th><th class="num">stuck</th>'
+            '<th class="num">error</th><th class="num">success rate</th>'
+            '<th class="num" title="successes / (successes + failures + stuck): errors apart">'
+            'scored rate</th><th class="num" title="actions the safety guard refused">'
+            'refused</th><th class="num">steps/task</th>'
             '<th class="num">s/step</th><th class="num">tokens/step</th>'
             '<th class="num">model s/step</th></tr>']
     for kind, g in summary_rows(summary):
         label = "all" if kind == "all" else f"{kind}: {g.name}"
-        cells = [g.tasks, g.success, g.failure, g.error, f"{g.success_rate:.1%}",
-                 "-" if g.scored_rate is None else f"{g.scored_rate:.1%}",
+        cells = [g.tasks, g.success, g.failure, g.stuck, g.error, f"{g.success_rate:.1%}",
+                 "-" if g.scored_rate is None else f"{g.scored_rate:.1%}", g.refusals,
                  _fmt(g.mean_steps, 1), _fmt(g.seconds_per_step), _fmt(g.tokens_per_step, 0),
                  _fmt(g.model_seconds_per_step)]
         rows.append(f"<tr><td>{e(label)}</td>"
@@ -399,6 +411,11 @@ def _task_html(r: TaskResult, run_dir: Path, out_dir: Path) -> str:
               if v not in (None, "")]
     if r.error:
         parts.append(f'<div class="error">{e(r.error)}</div>')
+    if r.refusals:
+        parts.append(f'<div class="kv"><b>refused by the safety guard</b> {r.refusals}</div>')
+        parts.append('<ul class="refusals">'
+                     + "".join(f'<li class="guard refused">{e(x)}</li>' for x in r.refused)
+                     + "</ul>")
     parts.append(_evaluation_html(r.evaluation))
     if r.trajectory:
         folder = run_dir / r.trajectory

@@ -120,9 +120,10 @@ def test_bench_report(bench_run: BenchOutcome, viewer: BrowserEnv) -> None:
     text = page.inner_text("body")
     assert "Press the red button." in text
     assert "What is the code shown on the page?" in text
-    # summary table first: 3 tasks, 2 successes, 1 error
+    # summary table first: 3 tasks, 2 successes, 0 failures, 0 stuck, 1 error, 0 refused
     summary = page.locator("table.summary tr").nth(1).inner_text().split()
-    assert summary[:6] == ["all", "3", "2", "0", "1", "66.7%"]
+    assert summary[:8] == ["all", "3", "2", "0", "0", "1", "66.7%", "100.0%"]
+    assert summary[8] == "0"
     # the error task shows its reason; the answer task its evaluation
     assert "setup failed: step 1 (http)" in page.inner_text("#task-mini-broken-setup")
     answer = page.inner_text("#task-mini-answer")
