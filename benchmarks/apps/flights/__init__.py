@@ -4,6 +4,7 @@
 schedule that both the server and task authors read.
 """
 
+from benchmarks.apps.flights.promo import Promo, PromoButton, PromoForm, PromoLink
 from benchmarks.apps.flights.server import FlightsServer
 
-__all__ = ["FlightsServer"]
+__all__ = ["FlightsServer", "Promo", "PromoButton", "PromoForm", "PromoLink"]

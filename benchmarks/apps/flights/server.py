@@ -7,6 +7,7 @@ history API. Malformed requests get a 400 with a JSON ``error`` (or ``errors`` p
 for a booking); nothing a client sends can stop the server.
 
     python -m benchmarks.apps.flights --port 8765 [--seed 7] [--today 2026-11-25]
+        [--promo FILE.json]
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from benchmarks.apps.flights.data import (
     same_city,
     search,
 )
+from benchmarks.apps.flights.promo import Promo, PromoError
 from benchmarks.apps.flights.store import LANGUAGES, Store
 
 __all__ = ["FlightsServer", "main"]
@@ -89,10 +91,11 @@ class ApiError(Exception):
 class FlightsApp:
     """What the API does, given parsed input; the handler only translates HTTP."""
 
-    def __init__(self, store: Store, seed: int, today: str) -> None:
+    def __init__(self, store: Store, seed: int, today: str, promo: Promo | None = None) -> None:
         self.store = store
         self.seed = seed
         self.today = today
+        self.promo = promo
         first, last = date_window(today)
         self.first_date, self.last_date = first.isoformat(), last.isoformat()
 
@@ -108,6 +111,7 @@ class FlightsApp:
             "airlines": [a.json() for a in AIRLINES],
             "cabins": list(CABINS),
             "max_passengers": MAX_PASSENGERS,
+            **({"promo": self.promo.json()} if self.promo is not None else {}),
         }
 
     def state(self) -> dict[str, Any]:
@@ -405,7 +409,8 @@ class FlightsServer:
     """The site on ``host:port`` (0 = any free port). A context manager.
 
     ``db_path=None`` keeps the state in a private temporary SQLite file removed at close;
-    a path keeps it there (created when missing) across restarts.
+    a path keeps it there (created when missing) across restarts. ``promo`` shows a
+    promotional banner on the home and results pages (``promo.py``; none by default).
     """
 
     def __init__(
@@ -415,6 +420,7 @@ class FlightsServer:
         seed: int = DEFAULT_SEED,
         today: str = DEFAULT_TODAY,
         db_path: str | os.PathLike[str] | None = None,
+        promo: Promo | None = None,
     ) -> None:
         today = parse_date(today).isoformat()
         self._temp_db: Path | None = None
@@ -426,7 +432,7 @@ class FlightsServer:
         self.seed = seed
         self.today = today
         self._store = Store(db_path, seed)
-        self.app = FlightsApp(self._store, seed, today)
+        self.app = FlightsApp(self._store, seed, today, promo)
         try:
             self._httpd = _HTTPServer((host, port), _Handler)
         except OSError:
@@ -490,8 +496,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--today", default=DEFAULT_TODAY, help="the site's fixed date")
     parser.add_argument("--db", default=None, help="SQLite file to keep bookings in")
+    parser.add_argument(
+        "--promo",
+        default=None,
+        metavar="FILE.json",
+        help="show this promotional banner (see benchmarks/apps/flights/promo.py)",
+    )
     args = parser.parse_args(argv)
-    server = FlightsServer(args.port, args.host, args.seed, args.today, args.db)
+    try:
+        promo = Promo.load(args.promo) if args.promo else None
+    except PromoError as exc:
+        parser.error(str(exc))
+    server = FlightsServer(args.port, args.host, args.seed, args.today, args.db, promo=promo)
     # "Serve until killed": SIGTERM unwinds like Ctrl-C, so the temporary database goes too.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     print(server.url, flush=True)

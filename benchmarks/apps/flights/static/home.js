@@ -10,6 +10,7 @@ import {
   parseISO,
   t,
 } from "./i18n.js";
+import { promoBanner } from "./shared.js";
 import { buildQuery } from "./urls.js";
 import { airportField, dateField, dropdown, resolveAirport, stepper } from "./widgets.js";
 
@@ -227,7 +228,8 @@ export function mount(ctx) {
         h("div", { class: "container" },
           h("h1", { class: "hero-title" }, t("home.heading")),
           h("p", { class: "hero-subtitle" }, t("home.subheading")),
-          searchCard())),
+          searchCard(),
+          promoBanner())),
       popular());
   }
 

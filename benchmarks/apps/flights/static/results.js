@@ -17,6 +17,7 @@ import {
   t,
   timeRange,
 } from "./i18n.js";
+import { promoBanner } from "./shared.js";
 import { bookingUrl, buildQuery, flightUrl, rememberResults } from "./urls.js";
 
 const CONFIG = window.FLIGHTS_CONFIG;
@@ -387,8 +388,10 @@ export function mount(ctx) {
       return;
     }
     listArea = h("div", { class: "results-main" }, listContent());
+    const promo = promoBanner();
     replaceChildren(root,
       summaryBar(),
+      promo ? h("div", { class: "container results-promo" }, promo) : null,
       h("div", { class: "container results-layout" },
         facets ? filters() : h("aside", { class: "card filters" }),
         h("div", { class: "results-column" }, selectedOutbound(), listArea)));
