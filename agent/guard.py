@@ -40,7 +40,6 @@ from envs.base import Env, Target, is_terminal
 from tools.actions import (
     Action,
     Click,
-    Drag,
     KeyPress,
     LongPress,
     TypeText,
@@ -344,8 +343,6 @@ class Guard:
         match action:
             case Click(point=point) | LongPress(point=point):
                 return self._click(action, point, env)
-            case Drag(start=point):
-                return self._click(action, point, env, look_at_words=False)
             case KeyPress(keys=keys):
                 if combo := policy.risky_combo(keys):
                     return self._judge(action, "risky_key", policy.risky_keys,
@@ -368,11 +365,10 @@ class Guard:
 
     # -- the rules ---------------------------------------------------------------------
 
-    def _click(self, action: Action, point: Any, env: Env,
-               look_at_words: bool = True) -> GuardDecision:
+    def _click(self, action: Action, point: Any, env: Env) -> GuardDecision:
         policy = self.policy
         domains = bool(policy.allowed_domains or policy.blocked_domains)
-        if not domains and (policy.risky_targets == "allow" or not look_at_words):
+        if not domains and policy.risky_targets == "allow":
             return GuardDecision(verdict="allow", reason="the policy allows every target")
         target = env.target_at(point)
         if target is None:
@@ -383,8 +379,7 @@ class Guard:
                                  reason=f"it leads to {target.href}: {problem}",
                                  target=target, url=target.href)
         # A window's title says nothing about the spot clicked in it.
-        judged = look_at_words and target.source != "window"
-        if judged and (word := policy.risky_word(target.text)):
+        if target.source != "window" and (word := policy.risky_word(target.text)):
             what = f"{target.role} " if target.role else ""
             return self._judge(action, "risky_target", policy.risky_targets,
                                f"the {what}{target.text!r} under the point is risky "

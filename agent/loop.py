@@ -276,12 +276,7 @@ class Agent:
                     record.screen_change = "none"
             except EnvError as exc:  # the env broke mid-step: keep the step, then end the run
                 record.error = self._redact(f"the env failed: {exc}")
-                timings.total_s = time.perf_counter() - t_step
-                record.timings = timings
-                if self.recorder:
-                    self.recorder.write_step(record)
-                if self.on_step:
-                    self.on_step(record)
+                self._keep(record, timings, t_step)
                 raise
             timings.check_s = time.perf_counter() - t
             result.no_effect_steps += acted.touched and record.screen_change == "none"
@@ -309,12 +304,7 @@ class Agent:
             zooms_in_row = zooms_in_row + 1 if acted.view is not None else 0
             last = acted
 
-            timings.total_s = time.perf_counter() - t_step
-            record.timings = timings
-            if self.recorder:
-                self.recorder.write_step(record)
-            if self.on_step:
-                self.on_step(record)
+            self._keep(record, timings, t_step)
             history.add(
                 Turn(
                     step=step,
@@ -350,6 +340,15 @@ class Agent:
                 return result
         result.status = "max_steps"
         return result
+
+    def _keep(self, record: StepRecord, timings: StepTimings, t_step: float) -> None:
+        """Finish a step's record: write it and tell ``on_step``."""
+        timings.total_s = time.perf_counter() - t_step
+        record.timings = timings
+        if self.recorder:
+            self.recorder.write_step(record)
+        if self.on_step:
+            self.on_step(record)
 
     def _redact(self, text: str) -> str:
         return self.secrets.redact(text) if self.secrets else text
