@@ -305,6 +305,8 @@ def load_bench_tasks(config: BenchConfig, envs: Iterable[str] | None = None) -> 
 
 
 POLICY_FILES = ("policy.toml", "policy.yaml", "policy.yml")
+MAX_REFUSED = 10
+"""Refusal reasons a task's result keeps (``TaskResult.refusals`` counts them all)."""
 NOWHERE = "invalid"
 """A domain that names no host (RFC 2606): the allowed domains of ``apps_only`` when a task
 has no app."""
@@ -389,23 +391,6 @@ def _partial_stats(folder: Path) -> dict[str, Any]:
         stats["completion_tokens"] += rec.completion_tokens or 0
         stats["model_seconds"] += rec.timings.model_s
     return stats
-
-
-def _refusals(folder: Path, limit: int = 10) -> list[str]:
-    """The reasons of the first refusals recorded in a trajectory, one line each."""
-    reasons: list[str] = []
-    path = folder / "steps.jsonl"
-    if not path.exists():
-        return reasons
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            rec = StepRecord.model_validate_json(line)
-        except ValueError:
-            continue
-        for a in rec.actions:
-            decisions = ([a.guard] if a.status == "refused" and a.guard else []) + a.blocked
-            reasons += [f"step {rec.step}: {a.description}: {d.reason}" for d in decisions]
-    return reasons[:limit]
 
 
 def _free_port() -> int:
@@ -651,7 +636,6 @@ class Worker:
             result.agent_status, result.answer = run.status, run.answer
             result.steps = run.steps
             result.refusals = run.refusals
-            result.refused = _refusals(folder)
             result.prompt_tokens, result.completion_tokens = (run.prompt_tokens,
                                                               run.completion_tokens)
             if run.status in ("error", "interrupted"):
@@ -707,6 +691,10 @@ class Worker:
 
         def on_step(record: StepRecord) -> None:
             result.model_seconds += record.timings.model_s
+            for a in record.actions:  # the first refusals' reasons, for the report
+                refused = ([a.guard] if a.status == "refused" and a.guard else []) + a.blocked
+                result.refused += [f"step {record.step}: {a.description}: {d.reason}"
+                                   for d in refused][:MAX_REFUSED - len(result.refused)]
 
         agent = Agent(self.backend, env, agent_tools(convention, cfg.zoom, env=task.env),
                       agent_config, recorder, on_step, stop_check=ctx.stop_check,

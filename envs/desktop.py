@@ -57,6 +57,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -482,15 +483,7 @@ class DesktopEnv(Env):
         a few round trips. EnvError when the display is gone."""
         with self._x_errors():
             x, y = self._xy(point) or self.pointer
-            for _ in range(2):  # a window going away in between: look once more
-                try:
-                    window = self._window_at(x, y)
-                    if window is None:
-                        return Target(source="window")
-                    return self._describe_window(window)
-                except xerror.XError:
-                    continue
-            return None
+            return self._window_target(lambda: self._window_at(x, y))
 
     def focused_target(self) -> Target | None:
         """The application window with the keyboard focus: ``role`` "window", ``app``
@@ -499,25 +492,30 @@ class DesktopEnv(Env):
         Where the focus follows the pointer (no window manager), the window under the
         pointer. With no focus at all, a Target with ``role`` None (typed text goes
         nowhere). EnvError when the display is gone."""
+        def focused() -> Any:
+            focus = self._conn.get_input_focus().focus
+            if not isinstance(focus, type(self._root)):  # None (0), PointerRoot (1)
+                if focus == X.NONE:
+                    return None
+                focus = self._root
+            if focus == self._root:
+                return self._window_at(*self.pointer)
+            return self._client_window(focus)
+
         with self._x_errors():
-            for _ in range(2):  # a window going away in between: look once more
-                try:
-                    focus = self._conn.get_input_focus().focus
-                    if not isinstance(focus, type(self._root)):  # None (0), PointerRoot (1)
-                        if focus == X.NONE:
-                            return Target(source="window")
-                        focus = self._root
-                    if focus == self._root:
-                        x, y = self.pointer
-                        window = self._window_at(x, y)
-                    else:
-                        window = self._client_window(focus)
-                    if window is None:
-                        return Target(source="window")
-                    return self._describe_window(window)
-                except xerror.XError:
-                    continue
-            return None
+            return self._window_target(focused)
+
+    def _window_target(self, find: Callable[[], Any]) -> Target | None:
+        """The Target of the window ``find`` returns (None: a Target with no role); asked
+        twice when a window goes away in between, None if it happens again."""
+        for _ in range(2):
+            try:
+                window = find()
+                return Target(source="window") if window is None else \
+                    self._describe_window(window)
+            except xerror.XError:
+                continue
+        return None
 
     def _caret_like(self, before: bytearray, after: bytearray) -> bool:
         """Whether two grabs differ only in a thin box (a text caret blinking)."""

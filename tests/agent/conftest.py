@@ -1,4 +1,5 @@
-"""Fixtures of the agent tests that drive a phone: one virtual phone per test module."""
+"""Fixtures of the agent tests: the e2e page in a browser, and a virtual phone, each one per
+test module."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from envs.browser import BrowserConfig, BrowserEnv
 from tests.conftest import TEST_BROWSER_ARGS
 from tests.support.phone import PhoneSpec, VirtualPhone
+from tests.support.web import serve_directory
+
+PAGES = Path(__file__).with_name("pages")
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +26,12 @@ def adb_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def vp() -> Iterator[VirtualPhone]:
     with VirtualPhone(PhoneSpec(), browser_args=TEST_BROWSER_ARGS) as phone:
         yield phone
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[BrowserEnv]:
+    """A headless Chromium on pages/e2e.html (a module may define its own ``env``)."""
+    with serve_directory(PAGES) as web, BrowserEnv(
+        BrowserConfig(extra_args=list(TEST_BROWSER_ARGS), start_url=web.url("/e2e.html"))
+    ) as browser:
+        yield browser

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from agent.loop import Agent, AgentConfig
 from agent.trajectory import RunMeta, TrajectoryRecorder, read_steps
-from envs.browser import BrowserConfig, BrowserEnv
+from envs.browser import BrowserEnv
 from model.backends.openai_compat import OpenAIBackendConfig, OpenAICompatibleBackend
-from tests.conftest import TEST_BROWSER_ARGS
 from tests.support import screen_oracle as oracle
 from tests.support.scripted_model import Fault, ScriptedModel
-from tests.support.web import serve_directory
 from tools.computer_use import ComputerUse
 
 PAGES = Path(__file__).with_name("pages")
-
-
-@pytest.fixture(scope="module")
-def env() -> Iterator[BrowserEnv]:
-    with serve_directory(PAGES) as web, BrowserEnv(
-        BrowserConfig(extra_args=list(TEST_BROWSER_ARGS), start_url=web.url("/e2e.html"))
-    ) as browser:
-        yield browser
 
 
 def run(env: BrowserEnv, script, tmp_path: Path, stop_check=None, **config):

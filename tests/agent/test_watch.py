@@ -3,47 +3,15 @@ a loopback model (``agent.watch`` through ``agent.loop``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from PIL import Image, ImageDraw
 
-from agent.loop import Agent, AgentConfig
-from agent.trajectory import RunMeta, TrajectoryRecorder, read_steps
 from agent.watch import RepeatWatch, screen_change, signature
-from envs.browser import BrowserConfig, BrowserEnv
-from model.backends.openai_compat import OpenAIBackendConfig, OpenAICompatibleBackend
-from tests.conftest import TEST_BROWSER_ARGS
+from tests.agent.test_loop import run
 from tests.support import screen_oracle as oracle
-from tests.support.scripted_model import ScriptedModel
-from tests.support.web import serve_directory
 from tools.actions import Click, Point, TypeText, Wait
-from tools.computer_use import ComputerUse
 
-PAGES = Path(__file__).with_name("pages")
 PRESS = [round(200 / 1280 * 1000), round(120 / 800 * 1000)]  # the "Press me" button
 EMPTY = [700, 800]  # nothing there
-
-
-@pytest.fixture(scope="module")
-def env() -> Iterator[BrowserEnv]:
-    with serve_directory(PAGES) as web, BrowserEnv(
-        BrowserConfig(extra_args=list(TEST_BROWSER_ARGS), start_url=web.url("/e2e.html"))
-    ) as browser:
-        yield browser
-
-
-def run(env: BrowserEnv, script, tmp_path: Path, **config):
-    env.reset()
-    with ScriptedModel(script) as server:
-        backend = OpenAICompatibleBackend(OpenAIBackendConfig(
-            model=server.model, base_url=server.base_url, max_retries=0))
-        recorder = TrajectoryRecorder(tmp_path, RunMeta(instruction="test", model="m",
-                                                        backend="b", env="browser"))
-        result = Agent(backend, env, [ComputerUse()], AgentConfig(**config), recorder).run("t")
-        requests = list(server.requests)
-    return result, read_steps(recorder.dir), requests
 
 
 def prompt_text(request: dict) -> str:
